@@ -1,0 +1,71 @@
+"""Settings of the knowledge base: a validated, frozen dataclass read once by the entry point."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from knowledge.chunking import ChunkingConfig
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL_DIR = PROJECT_ROOT / "var" / "models" / "multilingual-e5-small"
+DEFAULT_INDEX_DIR = PROJECT_ROOT / "var" / "index"
+
+
+@dataclass(frozen=True)
+class KnowledgeConfig:
+    """
+    Attributes:
+        model: sentence-transformers name or path of the embedding model.
+        index_dir: the index folder (see :mod:`knowledge.store`).
+        chunking: chunk sizes.
+        rrf_k: the constant of reciprocal-rank fusion.
+        sparse_weight / dense_weight: weights of the BM25 and dense rankings in the fusion.
+        candidates: how many hits each retriever contributes before fusion.
+        decline_threshold: answers whose confidence falls below this are declined.
+        today: the date "năm nay" resolves against (None = the real today).
+    """
+
+    model: str = str(DEFAULT_MODEL_DIR)
+    index_dir: Path = DEFAULT_INDEX_DIR
+    chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
+    rrf_k: int = 60
+    sparse_weight: float = 1.0
+    dense_weight: float = 1.0
+    candidates: int = 50
+    decline_threshold: float = 0.35
+    today: date | None = None
+
+    def __post_init__(self) -> None:
+        if not self.model:
+            raise ValueError("model must name a sentence-transformers model or folder")
+        if self.rrf_k < 1:
+            raise ValueError(f"rrf_k must be >= 1, got {self.rrf_k}")
+        if self.sparse_weight < 0 or self.dense_weight < 0 or (
+            self.sparse_weight == 0 and self.dense_weight == 0
+        ):
+            raise ValueError("retriever weights must be >= 0 and not both 0")
+        if self.candidates < 1:
+            raise ValueError(f"candidates must be >= 1, got {self.candidates}")
+        if not 0 <= self.decline_threshold <= 1:
+            raise ValueError(f"decline_threshold must be in [0, 1], got {self.decline_threshold}")
+
+    @classmethod
+    def from_env(cls, **overrides) -> KnowledgeConfig:
+        """Read ``KB_MODEL``, ``KB_INDEX``, ``KB_DECLINE_THRESHOLD``, ``KB_TODAY`` (YYYY-MM-DD)."""
+        values: dict = {}
+        if os.environ.get("KB_MODEL"):
+            values["model"] = os.environ["KB_MODEL"]
+        if os.environ.get("KB_INDEX"):
+            values["index_dir"] = Path(os.environ["KB_INDEX"])
+        if os.environ.get("KB_DECLINE_THRESHOLD"):
+            values["decline_threshold"] = float(os.environ["KB_DECLINE_THRESHOLD"])
+        if os.environ.get("KB_TODAY"):
+            values["today"] = date.fromisoformat(os.environ["KB_TODAY"])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def current_date(self) -> date:
+        return self.today or date.today()

@@ -1,0 +1,154 @@
+"""Incremental ingest: load files, chunk, segment, embed what changed, write a new version.
+
+Unchanged documents (same text and metadata hash) keep their chunks, terms and embeddings;
+changed ones are re-chunked and re-embedded; documents that are gone are deleted (``sync``
+mode) — and the new version becomes live atomically (see :mod:`knowledge.store`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from knowledge.chunking import chunk_document
+from knowledge.config import KnowledgeConfig
+from knowledge.loaders import load_paths
+from knowledge.retrieval.dense import Embedder
+from knowledge.schema import Chunk, Document
+from knowledge.store import (
+    IndexMismatch,
+    IndexNotFound,
+    StoredDocument,
+    read_index,
+    text_hash,
+    write_index,
+)
+from knowledge.text.segment import TermAnalyzer
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    chunks_embedded: int = 0
+    total_documents: int = 0
+    total_chunks: int = 0
+    version: str = ""
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+class Indexer:
+    """Builds and updates the index folder of a :class:`KnowledgeConfig`."""
+
+    def __init__(self, config: KnowledgeConfig, embedder: Embedder | None = None,
+                 analyzer: TermAnalyzer | None = None) -> None:
+        self.config = config
+        self.embedder = embedder or Embedder(config.model)
+        self.analyzer = analyzer or TermAnalyzer()
+
+    def ingest(self, paths: list[Path], sync: bool = False, rebuild: bool = False,
+               remove: list[str] | None = None,
+               progress: Callable[[str], None] | None = None) -> IngestReport:
+        """Add or update the documents under ``paths``.
+
+        Args:
+            paths: files or folders.
+            sync: delete indexed documents that are not under ``paths`` any more.
+            rebuild: ignore the existing index (e.g. after changing the embedding model).
+            remove: document ids to delete.
+        """
+        report = IngestReport()
+        loaded = load_paths([Path(p) for p in paths]) if paths else None
+        if loaded is not None:
+            report.failures = loaded.failures
+        incoming: dict[str, Document] = {}
+        for doc in loaded.documents if loaded else []:
+            if doc.id in incoming:
+                report.failures.append((doc.id, "duplicate document id; the later one is kept"))
+            incoming[doc.id] = doc
+
+        old_docs: dict[str, StoredDocument] = {}
+        old_chunks: dict[str, list[tuple[Chunk, list[str], np.ndarray]]] = {}
+        if not rebuild:
+            try:
+                data = read_index(self.config.index_dir, expected_model=self.config.model)
+                old_docs = data.documents
+                for row, chunk in enumerate(data.chunks):
+                    old_chunks.setdefault(chunk.doc_id, []).append(
+                        (chunk, data.terms[row], data.embeddings[row])
+                    )
+            except IndexNotFound:
+                pass
+            except IndexMismatch:
+                raise
+
+        final: dict[str, StoredDocument] = {}
+        for doc_id, stored in old_docs.items():
+            if (sync and doc_id not in incoming) or doc_id in (remove or []):
+                report.removed.append(doc_id)
+            else:
+                final[doc_id] = stored
+        to_embed: list[Document] = []
+        for doc_id, doc in incoming.items():
+            h = text_hash(doc)
+            if doc_id in final and final[doc_id].text_hash == h:
+                report.unchanged.append(doc_id)
+                continue
+            (report.updated if doc_id in final else report.added).append(doc_id)
+            final[doc_id] = StoredDocument(doc, h)
+            to_embed.append(doc)
+        unknown = [d for d in (remove or []) if d not in old_docs]
+        for doc_id in unknown:
+            report.failures.append((doc_id, "no such document in the index"))
+
+        new_parts: dict[str, list[tuple[Chunk, list[str], np.ndarray]]] = {}
+        if to_embed:
+            new_chunks = [c for doc in to_embed for c in chunk_document(doc, self.config.chunking)]
+            if progress:
+                progress(f"segmenting {len(new_chunks)} chunks of {len(to_embed)} documents")
+            terms = [self.analyzer.document_terms(self._index_text(c, final)) for c in new_chunks]
+            if progress:
+                progress(f"embedding {len(new_chunks)} chunks")
+            vectors = self.embedder.embed_passages(
+                [self._index_text(c, final) for c in new_chunks], show_progress=progress is not None
+            )
+            for chunk, chunk_terms, vec in zip(new_chunks, terms, vectors, strict=True):
+                new_parts.setdefault(chunk.doc_id, []).append((chunk, chunk_terms, vec))
+            report.chunks_embedded = len(new_chunks)
+
+        documents = [final[d] for d in sorted(final)]
+        chunks, all_terms, rows = [], [], []
+        for stored in documents:
+            parts = new_parts.get(stored.document.id) or old_chunks.get(stored.document.id, [])
+            for chunk, chunk_terms, vec in parts:
+                chunks.append(chunk)
+                all_terms.append(chunk_terms)
+                rows.append(vec)
+        dimension = self.embedder.dimension if (to_embed or not rows) else len(rows[0])
+        embeddings = np.vstack(rows) if rows else np.zeros((0, dimension), dtype=np.float32)
+        changed = report.added or report.updated or report.removed or not old_docs
+        if changed:
+            report.version = write_index(self.config.index_dir, self.config.model, dimension,
+                                         documents, chunks, all_terms, embeddings)
+        report.total_documents = len(documents)
+        report.total_chunks = len(chunks)
+        return report
+
+    @staticmethod
+    def _index_text(chunk: Chunk, docs: dict[str, StoredDocument]) -> str:
+        """What is indexed for a chunk: its document's title as context, then its text."""
+        title = docs[chunk.doc_id].document.meta.title if chunk.doc_id in docs else ""
+        if title and not chunk.text.startswith(title[:40]):
+            return f"{title}\n{chunk.text}"
+        return chunk.text

@@ -1,0 +1,1 @@
+"""Retrievers: sparse (BM25), dense (sentence-transformers + faiss) and their fusion."""

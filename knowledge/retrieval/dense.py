@@ -1,0 +1,112 @@
+"""Dense retrieval: sentence-transformers embeddings searched with faiss (inner product on
+L2-normalised vectors = cosine)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+#: Prompts of the E5 family, used when a model does not declare its own.
+E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
+
+
+class Embedder:
+    """A sentence-transformers model, loaded on first use.
+
+    ``model`` is any sentence-transformers name or path: the offline folder built by
+    ``kb build-model`` or, where a model hub is reachable, e.g. ``intfloat/multilingual-e5-base``.
+    """
+
+    def __init__(self, model: str, batch_size: int = 32, device: str = "cpu") -> None:
+        self.model_name = model
+        self.batch_size = batch_size
+        self.device = device
+        self._model = None
+        self._prompts: dict[str, str] = {}
+
+    def _load(self):
+        if self._model is None:
+            import torch
+            import transformers
+            from sentence_transformers import SentenceTransformer
+
+            transformers.logging.set_verbosity_error()
+            transformers.logging.disable_progress_bar()
+
+            torch.set_num_threads(max(1, int(os.environ.get("KB_TORCH_THREADS", os.cpu_count() or 1))))
+            path = Path(self.model_name).expanduser()
+            if path.exists() and not (path / "modules.json").exists():
+                raise FileNotFoundError(
+                    f"{path} is not a sentence-transformers model folder (no modules.json); "
+                    "build it with 'kb build-model'"
+                )
+            self._model = SentenceTransformer(str(path) if path.exists() else self.model_name,
+                                              device=self.device)
+            prompts = dict(getattr(self._model, "prompts", {}) or {})
+            if not prompts.get("query") and "e5" in self.model_name.lower():
+                prompts = {**E5_PROMPTS, **{k: v for k, v in prompts.items() if v}}
+            self._prompts = prompts
+            logger.info("loaded embedding model %s (dim %d)", self.model_name, self.dimension)
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        model = self._load()
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(getter())
+
+    def _encode(self, texts: Sequence[str], kind: str, show_progress: bool) -> np.ndarray:
+        model = self._load()
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        prompt = self._prompts.get(kind, "")
+        vectors = model.encode(
+            list(texts), batch_size=self.batch_size, prompt=prompt, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=show_progress,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, "query", show_progress=False)
+
+    def embed_passages(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        return self._encode(texts, "passage", show_progress=show_progress)
+
+
+class DenseIndex:
+    """Exact faiss inner-product search over normalised vectors."""
+
+    def __init__(self, vectors: np.ndarray) -> None:
+        import faiss
+
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.dimension = vectors.shape[1] if vectors.ndim == 2 else 0
+        self._index = faiss.IndexFlatIP(self.dimension)
+        if len(vectors):
+            self._index.add(vectors)
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    def search_vector(self, query: np.ndarray, k: int,
+                      allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        if len(self) == 0 or k <= 0:
+            return []
+        query = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+        if allowed is not None:
+            import faiss
+
+            ids = np.flatnonzero(allowed).astype(np.int64)
+            if ids.size == 0:
+                return []
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids))
+            scores, rows = self._index.search(query, min(k, ids.size), params=params)
+        else:
+            scores, rows = self._index.search(query, min(k, len(self)))
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]

@@ -1,0 +1,128 @@
+"""Typed data that flows between the stages of the knowledge base.
+
+    Document ──chunking──▶ Chunk ──retrieval──▶ Hit ──answering──▶ Answer(citations)
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DocumentMeta:
+    """What a document is. Every field is optional: news articles often lack a số hiệu.
+
+    Example: ``DocumentMeta(number="1331/QĐ-UBND", doc_type="Quyết định", date="2018-04-13",
+    issuer="UBND tỉnh Quảng Bình", places=("Quảng Bình",), year=2018)``.
+    """
+
+    title: str = ""
+    number: str = ""  # số hiệu, e.g. "1331/QĐ-UBND"
+    doc_type: str = ""  # loại văn bản, e.g. "Quyết định", "Kế hoạch", "Tin tức"
+    date: str = ""  # ngày ban hành, ISO "YYYY-MM-DD"
+    issuer: str = ""  # cơ quan ban hành
+    signer: str = ""  # người ký
+    places: tuple[str, ...] = ()  # địa phương
+    year: int | None = None  # năm the document is about (or was issued)
+    source: str = ""  # URL or original path
+    references: tuple[str, ...] = ()  # số hiệu of other documents mentioned in the text
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["places"] = list(self.places)
+        data["references"] = list(self.references)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DocumentMeta:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["places"] = tuple(known.get("places") or ())
+        known["references"] = tuple(known.get("references") or ())
+        year = known.get("year")
+        known["year"] = int(year) if year not in (None, "") else None
+        return cls(**known)
+
+    def merged_over(self, extracted: DocumentMeta) -> DocumentMeta:
+        """Explicit (self) wins over extracted; empty explicit fields fall back to extracted."""
+        values = {}
+        for name in self.__dataclass_fields__:
+            mine = getattr(self, name)
+            values[name] = mine if mine not in ("", (), None) else getattr(extracted, name)
+        return DocumentMeta(**values)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source document: its stable id (path relative to the ingested folder), text, meta."""
+
+    id: str
+    text: str
+    meta: DocumentMeta = field(default_factory=DocumentMeta)
+
+    def with_meta(self, meta: DocumentMeta) -> Document:
+        return replace(self, meta=meta)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable passage: a span ``[start, end)`` of its document's text."""
+
+    id: str  # "<doc_id>#<n>"
+    doc_id: str
+    text: str
+    start: int
+    end: int
+    heading: str = ""  # heading path, e.g. "Điều 3 > Khoản 2" or the article title
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Chunk:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A chunk returned by a retriever with its score (higher is better)."""
+
+    chunk: Chunk
+    score: float
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where an answer came from, shown to the user as "Nguồn: …"."""
+
+    doc_id: str
+    title: str
+    number: str
+    date: str
+    quote: str
+    doc_type: str = ""
+    issuer: str = ""
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer itself, or a decline (``declined=True``) with the closest leads as citations."""
+
+    text: str
+    declined: bool
+    citations: tuple[Citation, ...] = ()
+    kind: str = "passage"  # what was asked: list, number, date, person, …
+    confidence: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "answer": self.text,
+            "declined": self.declined,
+            "kind": self.kind,
+            "confidence": round(self.confidence, 4),
+            "citations": [c.to_dict() for c in self.citations],
+        }

@@ -1,0 +1,1 @@
+"""Vietnamese text handling: Unicode normalisation, diacritics, abbreviations, segmentation."""
