@@ -46,7 +46,21 @@ _KIND_EVIDENCE: dict[QuestionKind, re.Pattern[str]] = {
     QuestionKind.DOC_NUMBER: NUMBER_RE,
     QuestionKind.PERSON: re.compile(r"(?:ông|bà|đồng chí)\s+[A-ZĐ]|" + _NAME.pattern),
     QuestionKind.LIST: re.compile(r"[,;:]"),
+    QuestionKind.AGENCY: re.compile(r"\b(chủ trì|thường trực|tham mưu|theo dõi|đầu mối|giao)\b"),
 }
+_YEAR_RANGE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*[-–]\s*((?:19|20)\d{2})(?!\d)")
+_YEAR_ANY = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+
+
+def document_years(doc: Document) -> set[int]:
+    """Years a document speaks of: its own, every year in its text, and years inside ranges."""
+    years = {int(y) for y in _YEAR_ANY.findall(doc.text + " " + doc.meta.title)}
+    for a, b in _YEAR_RANGE.findall(doc.text):
+        if int(a) <= int(b) <= int(a) + 10:
+            years.update(range(int(a), int(b) + 1))
+    if doc.meta.year:
+        years.add(doc.meta.year)
+    return years
 
 
 @dataclass(frozen=True)
@@ -57,17 +71,46 @@ class Sentence:
     score: float = 0.0
 
 
+_LIST_LINE = re.compile(r"^(?:[-+•*–]|\d{1,2}[.)]|[a-zđ][.)])\s+")
+_WH = re.compile(r"\b(nao|ai|gi|bao nhieu|may|dau|khi nao|bao gio)\b")
+#: Question words and fillers, compared diacritic-free (folding only the unambiguous ones).
+_QUESTION_WORDS = {"nao", "gi", "bao", "nhieu", "may", "ai", "khong", "dau", "nhung", "cac", "la",
+                   "duoc", "thi", "sao", "vay", "hoi", "cho", "biet", "toi", "ban", "xin", "o"}
+
+
 def split_sentences(chunk: Chunk) -> list[str]:
-    return [s.strip() for s in _SENTENCE_SPLIT.split(chunk.text) if len(s.strip()) > 2]
+    """Sentences of a chunk; a list stays one unit with its lead-in line ("…gồm:" + items)."""
+    units: list[str] = []
+    for line in chunk.text.split("\n"):
+        line = line.strip()
+        if not line:
+            continue
+        if units and (units[-1].endswith(":") or (
+                _LIST_LINE.match(line) and (":" in units[-1] or _LIST_LINE.match(units[-1])))):
+            units[-1] = units[-1] + "\n" + line
+        else:
+            units.append(line)
+    out = []
+    for unit in units:
+        if "\n" in unit:
+            out.append(unit)
+        else:
+            out.extend(s.strip() for s in _SENTENCE_SPLIT.split(unit) if len(s.strip()) > 2)
+    return out
 
 
-def _content_terms(kb: KnowledgeBase, question: str) -> list[str]:
-    """Folded content syllables of the question (stop-words and question words removed)."""
-    terms = [t for t in kb.analyzer.query_terms(question) if t.startswith(FOLDED_PREFIX)]
-    drop = {FOLDED_PREFIX + fold_diacritics(w) for w in STOPWORDS if "_" not in w}
-    drop |= {FOLDED_PREFIX + w for w in ("nao", "gi", "bao", "nhieu", "may", "ai", "khong", "dau",
-                                         "nhung", "cac", "la", "co", "duoc")}
-    return list(dict.fromkeys(t for t in terms if t not in drop))
+def _content_terms(kb: KnowledgeBase, question: str) -> dict[str, float]:
+    """Folded content syllables of the question → weight (2 for the words next to the question
+    word, which say what is asked: "cơ quan nào **chủ trì**"; 1 otherwise)."""
+    words = [w for w in kb.analyzer.words(question) if "_" not in w]
+    folded = [fold_diacritics(w) for w in words]
+    content = [f for w, f in zip(words, folded, strict=True)
+               if w not in STOPWORDS and f not in _QUESTION_WORDS]
+    focus: set[str] = set()
+    for i, w in enumerate(folded):
+        if _WH.fullmatch(w):
+            focus.update(x for x in folded[max(0, i - 2): i + 3] if x not in _QUESTION_WORDS)
+    return {FOLDED_PREFIX + w: (2.0 if w in focus else 1.0) for w in dict.fromkeys(content)}
 
 
 class Answerer:
@@ -87,7 +130,7 @@ class Answerer:
             )
         terms = _content_terms(self.kb, question)
         loaded = self.kb._index()
-        idf = {t: loaded.bm25.term_idf(t) for t in terms}
+        idf = {t: loaded.bm25.term_idf(t) * w for t, w in terms.items()}
         total = sum(idf.values()) or 1.0
         best: Sentence | None = None
         best_cov = 0.0
@@ -109,6 +152,8 @@ class Answerer:
         assert best is not None
         doc = self.kb.document(best.chunk.doc_id)
         confidence = self._confidence(analysis, best, best_cov, doc)
+        if analysis.year is not None and doc is not None and analysis.year not in document_years(doc):
+            return self._decline(analysis, hits, confidence, missing_year=True)
         if confidence < self.kb.config.decline_threshold:
             return self._decline(analysis, hits, confidence)
         text = self._extract(analysis, best, doc)
@@ -133,15 +178,14 @@ class Answerer:
     def _confidence(analysis: QuestionAnalysis, best: Sentence, coverage: float,
                     doc: Document | None) -> float:
         conf = coverage
-        if analysis.year is not None and doc is not None:
-            years = {doc.meta.year, *(int(y) for y in re.findall(r"(?<!\d)(?:19|20)\d{2}(?!\d)",
-                                                                 doc.text))}
-            if analysis.year not in years:
-                conf *= 0.4  # the documents speak of other years: never pass them off as this one
         evidence = _KIND_EVIDENCE.get(analysis.kind)
         if evidence is not None and not evidence.search(best.text):
             conf *= 0.75
         return max(0.0, min(1.0, conf))
+
+    def _doc_year(self, doc_id: str) -> int | None:
+        doc = self.kb.document(doc_id)
+        return doc.meta.year if doc else None
 
     # -- extraction -----------------------------------------------------------------------
     def _extract(self, analysis: QuestionAnalysis, best: Sentence, doc: Document | None) -> str:
@@ -178,7 +222,8 @@ class Answerer:
                         quote=_shorten(quote, 300), doc_type=meta.doc_type, issuer=meta.issuer,
                         source=meta.source)
 
-    def _decline(self, analysis: QuestionAnalysis, hits: list[Hit], confidence: float) -> Answer:
+    def _decline(self, analysis: QuestionAnalysis, hits: list[Hit], confidence: float,
+                 missing_year: bool = False) -> Answer:
         leads: list[Citation] = []
         for hit in hits:
             if any(c.doc_id == hit.chunk.doc_id for c in leads):
@@ -186,9 +231,11 @@ class Answerer:
             leads.append(self._cite(self.kb.document(hit.chunk.doc_id), hit.chunk.text))
             if len(leads) == 3:
                 break
-        if analysis.year is not None and analysis.year_is_relative:
-            text = (f"Tôi chưa có văn bản nào về năm {analysis.year} để trả lời câu hỏi này. "
-                    "Các văn bản gần nhất có thể liên quan được liệt kê bên dưới.")
+        if missing_year and analysis.year is not None:
+            held = sorted({y for c in leads for y in [self._doc_year(c.doc_id)] if y})
+            latest = f" Văn bản gần nhất về chủ đề này là của năm {held[-1]}." if held else ""
+            text = (f"Tôi chưa có văn bản nào về năm {analysis.year} để trả lời câu hỏi này."
+                    f"{latest} Các văn bản gần nhất được liệt kê bên dưới.")
         else:
             text = ("Xin lỗi, tôi không tìm thấy câu trả lời chắc chắn trong các văn bản hiện có. "
                     "Các văn bản gần nhất có thể liên quan được liệt kê bên dưới.")

@@ -59,15 +59,15 @@ def _blocks(doc: Document) -> list[_Block]:
     text = doc.text
     title = doc.meta.title or ""
     blocks: list[_Block] = []
-    path: list[str] = []
+    path: list[tuple[int, str]] = []  # (level, heading) from the outermost in
     for start, end in _paragraph_spans(text):
         para = text[start:end]
         if HEADING_RE.match(para) and len(para) < 200:
             level = _heading_level(para)
-            path = path[:level] + [para[:80]]
-            blocks.append(_Block(start, end, " > ".join(path)))
+            path = [p for p in path if p[0] < level] + [(level, para[:80])]
+            blocks.append(_Block(start, end, " > ".join(h for _, h in path)))
             continue
-        heading = " > ".join(path) if path else title
+        heading = " > ".join(h for _, h in path) if path else title
         prev = blocks[-1] if blocks else None
         glue = prev is not None and (
             text[prev.end - 1] == ":" or (_LIST_ITEM.match(para) and _is_list_context(text, prev))
@@ -122,9 +122,10 @@ def chunk_document(doc: Document, config: ChunkingConfig | None = None) -> list[
     text = doc.text
     groups: list[tuple[int, int, str]] = []
     for block in _blocks(doc):
-        if groups:
+        starts_section = bool(HEADING_RE.match(text[block.start : block.end]))
+        if groups and not starts_section:
             g_start, g_end, g_heading = groups[-1]
-            same_section = g_heading == block.heading or HEADING_RE.match(text[g_start:g_end])
+            same_section = g_heading == block.heading
             if same_section and (block.end - g_start <= config.max_chars
                                  or g_end - g_start < config.min_chars):
                 groups[-1] = (g_start, block.end, g_heading)

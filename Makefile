@@ -1,0 +1,33 @@
+# The two commands of the README are `make run` and `make test`; the rest are helpers.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+KB := .venv/kb/bin/kb
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+setup: ## install both runtimes and build the offline embedding model (idempotent)
+	@bash scripts/setup.sh
+
+index: setup ## (re)index data/documents incrementally
+	@$(KB) ingest data/documents --index var/index --sync --quiet
+
+train: setup ## train the Rasa model if data, config or domain changed
+	@bash scripts/train.sh >/dev/null
+
+run: setup index ## set up, index, train if needed, start both servers; Ctrl-C stops them
+	@bash scripts/serve.sh "$$(bash scripts/train.sh)"
+
+stop: ## stop servers started by `make run` (from another terminal)
+	@bash scripts/stop.sh
+
+shell: ## chat with the running assistant in this terminal
+	@.venv/kb/bin/python scripts/chat.py
+
+test: setup ## run every test (unit, Rasa data validation, end to end through real servers)
+	@bash scripts/test.sh
+
+lint: setup ## ruff
+	@.venv/kb/bin/ruff check knowledge actions tests scripts
+
+.PHONY: help setup index train run stop shell test lint

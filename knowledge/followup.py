@@ -1,0 +1,99 @@
+"""Follow-up questions: turn "còn năm 2016 thì sao?" into a full question using the previous
+one, and answer "văn bản đó do ai ký?" from the metadata of the last cited document."""
+
+from __future__ import annotations
+
+import re
+
+from knowledge.metadata import type_of_number
+from knowledge.places import find_places
+from knowledge.schema import Answer, Citation, Document
+from knowledge.text.vietnamese import fold_diacritics
+
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+_THAT_DOC = re.compile(r"\b(van ban|quyet dinh|ke hoach|chi thi|tai lieu|bai viet|nguon)\s+"
+                       r"(do|do|nay|tren|vua roi|kia)\b|\b(no|van ban do)\b")
+_ASKS = {
+    "signer": re.compile(r"\bai ky\b|\bnguoi ky\b|\bky boi\b"),
+    "issuer": re.compile(r"\bai ban hanh\b|\bco quan nao\b|\bban hanh\b|\bcua ai\b|\bdo ai\b"),
+    "number": re.compile(r"\bso (may|hieu|bao nhieu)\b|\bso nao\b"),
+    "date": re.compile(r"\bngay nao\b|\bkhi nao\b|\bbao gio\b|\bngay bao nhieu\b"),
+}
+_MORE = re.compile(r"\b(ro hon|chi tiet hon|cu the hon|them chi tiet|noi them|giai thich them)\b")
+
+
+def asks_about_last_document(follow_up: str) -> str | None:
+    """Which field of the last document a follow-up asks for (signer, issuer, number, date)."""
+    folded = fold_diacritics(follow_up).lower()
+    if not _THAT_DOC.search(folded):
+        return None
+    for field_name, pattern in _ASKS.items():
+        if pattern.search(folded):
+            return field_name
+    return None
+
+
+def asks_for_more(follow_up: str) -> bool:
+    return bool(_MORE.search(fold_diacritics(follow_up).lower()))
+
+
+def rewrite_follow_up(previous: str, follow_up: str, year: str | None = None,
+                      place: str | None = None) -> str:
+    """Carry the previous question over, with the new year and/or place.
+
+    >>> rewrite_follow_up("Năm 2018 Quảng Bình kiểm tra CCHC tại những đơn vị nào?",
+    ...                   "Còn năm 2016 thì sao?", year="2016")
+    'Năm 2016 Quảng Bình kiểm tra CCHC tại những đơn vị nào?'
+    """
+    new_year = year if year and _YEAR.fullmatch(str(year)) else None
+    if new_year is None:
+        m = _YEAR.search(follow_up)
+        new_year = m.group(0) if m else None
+    new_place = place or next((p.name for p in find_places(follow_up)), None)
+    if not new_year and not new_place:
+        return follow_up
+    question = previous
+    if new_year:
+        question = _YEAR.sub(new_year, question) if _YEAR.search(question) else (
+            f"{question.rstrip('?').rstrip()} năm {new_year}?"
+        )
+    if new_place:
+        old = [p for p in find_places(question)]
+        if old:
+            first = old[0]
+            end = first.start + len(_surface(question, first.start, first.name))
+            question = question[: first.start] + new_place + question[end:]
+        else:
+            question = f"{question.rstrip('?').rstrip()} ở {new_place}?"
+    return question
+
+
+def _surface(text: str, start: int, name: str) -> str:
+    """The text of a place mention starting at ``start`` (same number of words as ``name``)."""
+    words = text[start:].split()
+    return " ".join(words[: len(name.split())]).rstrip("?,.")
+
+
+def describe_document(doc: Document, field_name: str) -> Answer:
+    """Answer a question about the last cited document from its metadata."""
+    meta = doc.meta
+    kind = type_of_number(meta.number) if meta.number else ""
+    label = f"{kind or 'Văn bản'} số {meta.number}" if meta.number else f"Văn bản “{meta.title}”"
+    values = {
+        "signer": (meta.signer, f"{label} do {meta.signer} ký." if meta.signer else ""),
+        "issuer": (meta.issuer, f"{label} do {meta.issuer} ban hành." if meta.issuer else ""),
+        "number": (meta.number, f"Văn bản đó là {label}." if meta.number else ""),
+        "date": (meta.date, f"{label} ban hành ngày {_vn(meta.date)}." if meta.date else ""),
+    }
+    value, text = values[field_name]
+    citation = Citation(doc.id, meta.title, meta.number, meta.date, meta.title, meta.doc_type,
+                        meta.issuer, meta.source)
+    if not value:
+        return Answer(f"Văn bản tôi vừa dẫn không ghi rõ thông tin này ({label}).",
+                      declined=True, citations=(citation,), kind=field_name)
+    return Answer(text, declined=False, citations=(citation,), kind=field_name, confidence=1.0)
+
+
+def _vn(iso: str) -> str:
+    y, m, d = iso.split("-")
+    return f"{int(d)}/{int(m)}/{y}"

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Train the Rasa model only when config, domain or training data changed.
+# Prints the path of the model to use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MODELS=${RASA_MODELS_DIR:-var/rasa-models}
+INPUTS=(config.yml bot/domain.yml data/nlu.yml data/rules.yml data/stories.yml requirements/rasa.txt)
+HASH=$(cat "${INPUTS[@]}" | sha256sum | cut -c1-16)
+MODEL="$MODELS/cchc-$HASH.tar.gz"
+if [ -f "$MODEL" ]; then
+  echo "[train] Rasa model up to date ($MODEL)" >&2
+else
+  echo "[train] Training the Rasa model (data, config or domain changed; ~2 min on 2 cores)" >&2
+  mkdir -p "$MODELS"
+  RASA_TELEMETRY_ENABLED=false .venv/rasa/bin/rasa train --config config.yml --domain bot/domain.yml \
+    --data data/nlu.yml data/rules.yml data/stories.yml --out "$MODELS" \
+    --fixed-model-name "cchc-$HASH.partial" >&2
+  mv "$MODELS/cchc-$HASH.partial.tar.gz" "$MODEL"
+  find "$MODELS" -name 'cchc-*.tar.gz' ! -name "cchc-$HASH.tar.gz" -mmin +1 -delete 2>/dev/null || true
+fi
+echo "$MODEL"
