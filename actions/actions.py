@@ -27,6 +27,9 @@ from knowledge.store import IndexError_
 
 logger = logging.getLogger(__name__)
 
+KB_UNAVAILABLE = ("Xin lỗi, hệ thống tra cứu văn bản đang tạm thời gián đoạn. "
+                  "Bạn vui lòng thử lại sau ít phút.")
+
 
 def _entity(tracker: Tracker, name: str) -> str | None:
     value = next(tracker.get_latest_entity_values(name), None)
@@ -60,7 +63,7 @@ class ActionAnswerQuestion(Action):
             )
         except IndexError_ as exc:
             logger.error("knowledge base unavailable: %s", exc)
-            dispatcher.utter_message(response="utter_kb_unavailable")
+            dispatcher.utter_message(text=KB_UNAVAILABLE)
             return []
         answer, question = answer
         dispatcher.utter_message(text=render_reply(answer),

@@ -152,7 +152,9 @@ class Answerer:
         assert best is not None
         doc = self.kb.document(best.chunk.doc_id)
         confidence = self._confidence(analysis, best, best_cov, doc)
-        if analysis.year is not None and doc is not None and analysis.year not in document_years(doc):
+        year_missing = analysis.year is not None and doc is not None and (
+            analysis.year not in document_years(doc))
+        if year_missing:
             return self._decline(analysis, hits, confidence, missing_year=True)
         if confidence < self.kb.config.decline_threshold:
             return self._decline(analysis, hits, confidence)

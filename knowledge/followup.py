@@ -58,7 +58,7 @@ def rewrite_follow_up(previous: str, follow_up: str, year: str | None = None,
             f"{question.rstrip('?').rstrip()} năm {new_year}?"
         )
     if new_place:
-        old = [p for p in find_places(question)]
+        old = find_places(question)
         if old:
             first = old[0]
             end = first.start + len(_surface(question, first.start, first.name))

@@ -45,7 +45,7 @@ class IngestReport:
     version: str = ""
 
     def to_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items()}
+        return dict(self.__dict__)
 
 
 class Indexer:

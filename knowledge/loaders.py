@@ -45,7 +45,7 @@ def iter_files(path: Path) -> Iterator[tuple[Path, str]]:
         yield path, path.name
         return
     for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        if file.name.startswith(".") or any(part.startswith(".") for part in file.relative_to(path).parts):
+        if any(part.startswith(".") for part in file.relative_to(path).parts):
             continue
         yield file, file.relative_to(path).as_posix()
 

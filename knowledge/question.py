@@ -50,7 +50,8 @@ _KIND_PATTERNS: list[tuple[QuestionKind, re.Pattern[str]]] = [
         r"|linh vuc|van ban|tieu chi|doan|lan|cuoc|ho so|tinh|phuong|thi tran|thanh vien|nguoi)\b"
         r"|\bso luong\b")),
     (QuestionKind.NUMBER, re.compile(
-        r"\bbao nhieu\b|\bmuc tieu\b|\bty le\b|\bchi tieu\b|\bphan tram\b|%|\bdiem\b.*\bbao nhieu\b")),
+        r"\bbao nhieu\b|\bmuc tieu\b|\bty le\b|\bchi tieu\b|\bphan tram\b|%"
+        r"|\bdiem\b.*\bbao nhieu\b")),
     (QuestionKind.YES_NO, re.compile(r"\bco\b.+\bkhong\b\s*\??$|\bphai khong\b|\bhay khong\b"
                                      r"|\bchua\b\s*\??$")),
     (QuestionKind.DEFINITION, re.compile(r"\bla gi\b|\bnghia la\b|\bdinh nghia\b")),

@@ -110,7 +110,8 @@ def read_index(index_dir: Path, expected_model: str | None = None) -> IndexData:
     version = current_version(index_dir)
     if version is None:
         raise IndexNotFound(
-            f"no index at {index_dir}; build one with 'kb ingest data/documents --index {index_dir}'"
+            f"no index at {index_dir}; build one with "
+            f"'kb ingest data/documents --index {index_dir}'"
         )
     vdir = index_dir / "versions" / version
     manifest_data = json.loads((vdir / "manifest.json").read_text())

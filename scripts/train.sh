@@ -11,11 +11,13 @@ if [ -f "$MODEL" ]; then
   echo "[train] Rasa model up to date ($MODEL)" >&2
 else
   echo "[train] Training the Rasa model (data, config or domain changed; ~2 min on 2 cores)" >&2
-  mkdir -p "$MODELS"
+  PARTIAL="$MODELS/.partial-$HASH"
+  rm -rf "$PARTIAL" && mkdir -p "$PARTIAL"
   RASA_TELEMETRY_ENABLED=false .venv/rasa/bin/rasa train --config config.yml --domain bot/domain.yml \
-    --data data/nlu.yml data/rules.yml data/stories.yml --out "$MODELS" \
-    --fixed-model-name "cchc-$HASH.partial" >&2
-  mv "$MODELS/cchc-$HASH.partial.tar.gz" "$MODEL"
+    --data data/nlu.yml data/rules.yml data/stories.yml --out "$PARTIAL" \
+    --fixed-model-name "cchc-$HASH" >&2
+  mv "$PARTIAL/cchc-$HASH.tar.gz" "$MODEL"  # only a complete model ever gets the final name
+  rm -rf "$PARTIAL"
   find "$MODELS" -name 'cchc-*.tar.gz' ! -name "cchc-$HASH.tar.gz" -mmin +1 -delete 2>/dev/null || true
 fi
 echo "$MODEL"

@@ -108,7 +108,8 @@ class E5File:
             offset, nbytes = struct.unpack_from("<QQ", b, o + 4)
             o += 20
             tensors[name] = TensorEntry(name, dtype, count, offset, nbytes)
-        header = E5Header(h, nl, nh, ff, voc, maxp, tvs, float(eps), qk, n_pieces, bos, eos, pad, unk)
+        header = E5Header(h, nl, nh, ff, voc, maxp, tvs, float(eps), qk,
+                          n_pieces, bos, eos, pad, unk)
         return header, tensors
 
     def tensor(self, name: str, shape: tuple[int, ...]) -> np.ndarray:

@@ -11,7 +11,8 @@ import numpy as np
 class Retriever(Protocol):
     """Scores chunks (by row number in the store) for a query."""
 
-    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+    def search(self, query: str, k: int,
+               allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Top ``k`` (row, score) pairs, best first; ``allowed`` is an optional boolean row mask."""
         ...
 

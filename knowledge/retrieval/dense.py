@@ -39,7 +39,8 @@ class Embedder:
             transformers.logging.set_verbosity_error()
             transformers.logging.disable_progress_bar()
 
-            torch.set_num_threads(max(1, int(os.environ.get("KB_TORCH_THREADS", os.cpu_count() or 1))))
+            threads = int(os.environ.get("KB_TORCH_THREADS", os.cpu_count() or 1))
+            torch.set_num_threads(max(1, threads))
             path = Path(self.model_name).expanduser()
             if path.exists() and not (path / "modules.json").exists():
                 raise FileNotFoundError(
@@ -58,7 +59,8 @@ class Embedder:
     @property
     def dimension(self) -> int:
         model = self._load()
-        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        getter = (getattr(model, "get_embedding_dimension", None)
+                  or model.get_sentence_embedding_dimension)
         return int(getter())
 
     def _encode(self, texts: Sequence[str], kind: str, show_progress: bool) -> np.ndarray:

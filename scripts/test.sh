@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Every test: lint, unit tests (knowledge, actions), Rasa data validation, end to end through
+# the real servers. Extra arguments go to pytest (e.g. `bash scripts/test.sh -m "not e2e"`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export RASA_TELEMETRY_ENABLED=false HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+echo "[test] ruff"
+.venv/kb/bin/ruff check knowledge actions tests scripts
+echo "[test] pytest"
+exec .venv/kb/bin/python -m pytest -p no:cacheprovider "$@"

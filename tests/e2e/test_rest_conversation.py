@@ -1,0 +1,142 @@
+"""End to end: the real action server and the real Rasa server (started by scripts/serve.sh,
+the same script `make run` uses) on loopback, Vietnamese questions through the REST channel."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.e2e
+
+UNITS = ["Lao động – Thương binh và Xã hội", "Ngoại vụ", "Tài chính", "Xây dựng",
+         "Văn hóa và Thể thao", "Ban Dân tộc", "Ba Đồn", "Tuyên Hóa", "Quảng Trạch", "Quảng Ninh"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def rasa_model() -> str:
+    done = subprocess.run(["bash", "scripts/train.sh"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=1800)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def seed_index(tmp_path_factory, model_dir) -> Path:
+    index = tmp_path_factory.mktemp("e2e") / "index"
+    done = subprocess.run([sys.executable, "-m", "knowledge.cli", "ingest", "data/documents",
+                           "--index", str(index), "-q"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return index
+
+
+class Servers:
+    """scripts/serve.sh in the background, on free ports, with its own state folder."""
+
+    def __init__(self, model: str, index: Path, state: Path) -> None:
+        self.model, self.index, self.state = model, index, state
+        self.rasa_port, self.action_port = _free_port(), _free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
+
+    def start(self) -> None:
+        env = {**os.environ, "RASA_PORT": str(self.rasa_port),
+               "ACTION_PORT": str(self.action_port), "KB_INDEX": str(self.index),
+               "RASA_TRACKER_DB": str(self.state / "tracker.db"),
+               "RUN_DIR": str(self.state / "run"), "LOG_DIR": str(self.state / "logs")}
+        self.proc = subprocess.Popen(["bash", "scripts/serve.sh", self.model], cwd=ROOT, env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     start_new_session=True)
+        deadline = time.time() + 420
+        seen = []
+        for line in self.proc.stdout:
+            seen.append(line)
+            if "The assistant is running" in line:
+                return
+            if time.time() > deadline:
+                break
+        self.stop()
+        logs = "".join(seen[-40:])
+        for name in ("rasa.log", "actions.log"):
+            path = self.state / "logs" / name
+            if path.exists():
+                logs += f"\n--- {name}\n" + path.read_text()[-3000:]
+        pytest.fail("servers did not start:\n" + logs)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.proc = None
+
+    def say(self, sender: str, message: str) -> str:
+        body = json.dumps({"sender": sender, "message": message}).encode("utf-8")
+        req = urllib.request.Request(self.url, data=body,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            replies = json.loads(resp.read().decode("utf-8"))
+        return "\n".join(r.get("text", "") for r in replies)
+
+
+@pytest.fixture(scope="module")
+def servers(rasa_model, seed_index, tmp_path_factory):
+    s = Servers(rasa_model, seed_index, tmp_path_factory.mktemp("state"))
+    s.start()
+    yield s
+    s.stop()
+
+
+def test_inspected_units_2018(servers):
+    reply = servers.say("e2e-units", "Năm 2018 tỉnh Quảng Bình kiểm tra công tác cải cách hành "
+                                     "chính tại những đơn vị nào?")
+    for unit in UNITS:
+        assert unit in reply, reply
+    assert "1331/QĐ-UBND" in reply and "Nguồn:" in reply
+
+
+def test_report_cut_target(servers):
+    reply = servers.say("e2e-target", "Mục tiêu cắt giảm báo cáo định kỳ là bao nhiêu?")
+    assert "20%" in reply and "Nguồn:" in reply, reply
+
+
+def test_greeting_and_thanks(servers):
+    assert "trợ lý" in servers.say("e2e-chat", "Xin chào").lower()
+    assert "vui" in servers.say("e2e-chat", "cảm ơn bạn nhiều").lower()
+
+
+def test_question_without_diacritics(servers):
+    reply = servers.say("e2e-plain", "nam 2018 quang binh kiem tra cchc tai nhung don vi nao")
+    assert "Ngoại vụ" in reply and "1331/QĐ-UBND" in reply, reply
+
+
+def test_multi_turn_follow_ups_survive_a_restart(servers):
+    first = servers.say("e2e-multi", "Năm 2018 tỉnh Quảng Bình kiểm tra công tác cải cách hành "
+                                     "chính tại những đơn vị nào?")
+    assert "Ngoại vụ" in first
+    servers.stop()
+    servers.start()  # same SQLite tracker store: the conversation and its context survive
+    reply = servers.say("e2e-multi", "Văn bản đó do ai ban hành?")
+    assert "UBND tỉnh Quảng Bình" in reply and "1331/QĐ-UBND" in reply, reply
