@@ -28,6 +28,6 @@ test: setup ## run every test (unit, Rasa data validation, end to end through re
 	@bash scripts/test.sh
 
 lint: setup ## ruff
-	@.venv/kb/bin/ruff check knowledge actions tests scripts
+	@.venv/kb/bin/ruff check knowledge actions bot benchmarks tests scripts
 
 .PHONY: help setup index train run stop shell test lint

@@ -66,8 +66,7 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(text=KB_UNAVAILABLE)
             return []
         answer, question = answer
-        dispatcher.utter_message(text=render_reply(answer),
-                                 json_message={"answer": answer.to_dict()})
+        dispatcher.utter_message(text=render_reply(answer))
         events: list[dict[str, Any]] = [SlotSet("last_question", question)]
         if not answer.declined and answer.citations:
             events.append(SlotSet("last_doc_id", answer.citations[0].doc_id))

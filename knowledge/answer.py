@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from knowledge.metadata import NUMBER_RE, parse_dates, type_of_number
+from knowledge.metadata import NUMBER_RE, find_numbers, parse_dates, type_of_number
 from knowledge.question import QuestionAnalysis, QuestionKind, analyze
 from knowledge.schema import Answer, Chunk, Citation, Document, Hit
 from knowledge.text.segment import FOLDED_PREFIX
@@ -78,12 +78,16 @@ _QUESTION_WORDS = {"nao", "gi", "bao", "nhieu", "may", "ai", "khong", "dau", "nh
                    "duoc", "thi", "sao", "vay", "hoi", "cho", "biet", "toi", "ban", "xin", "o"}
 
 
-def split_sentences(chunk: Chunk) -> list[str]:
-    """Sentences of a chunk; a list stays one unit with its lead-in line ("…gồm:" + items)."""
+def split_sentences(passage: str) -> list[str]:
+    """Sentences of a passage; a list stays one unit with its lead-in line ("…gồm:" + items)."""
     units: list[str] = []
-    for line in chunk.text.split("\n"):
+    for line in passage.split("\n"):
         line = line.strip()
         if not line:
+            continue
+        if units and line[:1].islower() and units[-1][-1:] not in ".:;!?" and not _LIST_LINE.match(
+                line):
+            units[-1] = units[-1] + " " + line  # a hard-wrapped line continues the sentence
             continue
         if units and (units[-1].endswith(":") or (
                 _LIST_LINE.match(line) and (":" in units[-1] or _LIST_LINE.match(units[-1])))):
@@ -113,6 +117,60 @@ def _content_terms(kb: KnowledgeBase, question: str) -> dict[str, float]:
     return {FOLDED_PREFIX + w: (2.0 if w in focus else 1.0) for w in dict.fromkeys(content)}
 
 
+_ASKS_SIGNER = re.compile(r"\bky\b")
+_TYPE_WORDS = {"quyet dinh": "Quyết định", "nghi dinh": "Nghị định", "ke hoach": "Kế hoạch",
+               "chi thi": "Chỉ thị", "nghi quyet": "Nghị quyết", "thong tu": "Thông tư",
+               "bao cao": "Báo cáo", "cong van": "Công văn", "ket luan": "Kết luận"}
+
+
+def _wanted_doc_type(question: str) -> str:
+    """The loại văn bản a "…nào / số mấy" question asks for: "theo quyết định nào" → Quyết định."""
+    folded = fold_diacritics(question).lower()
+    best, pos = "", -1
+    for words, kind in _TYPE_WORDS.items():
+        for m in re.finditer(r"\b" + words + r"\b", folded):
+            tail = folded[m.end(): m.end() + 12]
+            if re.match(r"\s*(nao|so may|so bao nhieu|gi)\b", tail) and m.start() > pos:
+                best, pos = kind, m.start()
+    return best
+
+
+def _passage(doc: Document | None, chunk: Chunk) -> str:
+    """The chunk widened to whole sentences (a chunk cut inside a long paragraph)."""
+    if doc is None:
+        return chunk.text
+    text = doc.text
+    start, end = chunk.start, chunk.end
+    if start > 0 and text[start - 1] not in "\n":
+        prev = max(text.rfind(". ", 0, start), text.rfind("\n", 0, start))
+        if start - prev < 400:
+            start = prev + 1
+    if end < len(text) and text[end - 1] not in ".\n":
+        nxt = [i for i in (text.find(". ", end), text.find("\n", end)) if i >= 0]
+        if nxt and min(nxt) - end < 400:
+            end = min(nxt) + 1
+    return text[start:end].strip()
+
+
+def _form_quality(sentence: str) -> float:
+    """Penalise what is not an answer: headings in capitals, fragments, table debris."""
+    letters = [c for c in sentence if c.isalpha()]
+    if not letters:
+        return 0.3
+    upper = sum(c.isupper() for c in letters) / len(letters)
+    words = len(sentence.split())
+    factor = 1.0
+    if upper > 0.6:
+        factor *= 0.5
+    if words < 5:
+        factor *= 0.6
+    if sentence.count("|") >= 2 or sentence.lower().startswith(("nơi nhận", "số:")):
+        factor *= 0.5
+    if sentence[:1].islower():
+        factor *= 0.85
+    return factor
+
+
 class Answerer:
     """Extracts answers from a :class:`KnowledgeBase`'s search results."""
 
@@ -132,11 +190,14 @@ class Answerer:
         loaded = self.kb._index()
         idf = {t: loaded.bm25.term_idf(t) * w for t, w in terms.items()}
         total = sum(idf.values()) or 1.0
+        wanted_type = _wanted_doc_type(question) if analysis.kind == QuestionKind.DOC_NUMBER else ""
+        asked_numbers = set(find_numbers(question))
         best: Sentence | None = None
         best_cov = 0.0
         for rank, hit in enumerate(hits):
+            doc = self.kb.document(hit.chunk.doc_id)
             context = self._chunk_terms(hit.chunk)
-            for text in split_sentences(hit.chunk):
+            for text in split_sentences(_passage(doc, hit.chunk)):
                 sent_terms = set(self.kb.analyzer.document_terms(text))
                 covered = sum(idf[t] for t in terms if t in sent_terms)
                 ctx = sum(idf[t] for t in terms if t in context and t not in sent_terms)
@@ -145,10 +206,14 @@ class Answerer:
                 evidence = _KIND_EVIDENCE.get(analysis.kind)
                 if evidence is not None and evidence.search(text):
                     score += 0.15
+                if wanted_type and any(type_of_number(n) == wanted_type and n not in asked_numbers
+                                       for n in find_numbers(text)):
+                    score += 0.2
                 score += self._year_bonus(analysis, hit.chunk, text)
+                score *= _form_quality(text)
                 if best is None or score > best.score:
                     best = Sentence(text, hit.chunk, rank, score)
-                    best_cov = coverage
+                    best_cov = coverage * _form_quality(text)
         assert best is not None
         doc = self.kb.document(best.chunk.doc_id)
         confidence = self._confidence(analysis, best, best_cov, doc)
@@ -158,9 +223,31 @@ class Answerer:
             return self._decline(analysis, hits, confidence, missing_year=True)
         if confidence < self.kb.config.decline_threshold:
             return self._decline(analysis, hits, confidence)
-        text = self._extract(analysis, best, doc)
+        signer = self._signer_answer(analysis, question, hits)
+        if signer is not None:
+            return signer
+        text = self._extract(analysis, best, doc, wanted_type, asked_numbers)
         return Answer(text, declined=False, citations=(self._cite(doc, best.text),),
                       kind=analysis.kind.value, confidence=confidence)
+
+    def _signer_answer(self, analysis: QuestionAnalysis, question: str,
+                       hits: list[Hit]) -> Answer | None:
+        """"Ai ký …?" is answered from the signature block of the best matching document."""
+        if analysis.kind != QuestionKind.PERSON or not _ASKS_SIGNER.search(
+                fold_diacritics(question).lower()):
+            return None
+        asked = set(find_numbers(question))
+        for hit in hits[:3]:
+            doc = self.kb.document(hit.chunk.doc_id)
+            if doc is None or not doc.meta.signer:
+                continue
+            if asked and doc.meta.number not in asked and not asked & set(find_numbers(doc.text)):
+                continue
+            from knowledge.followup import describe_document
+
+            answer = describe_document(doc, "signer")
+            return Answer(answer.text, False, answer.citations, kind="person", confidence=0.9)
+        return None
 
     # -- scoring --------------------------------------------------------------------------
     def _chunk_terms(self, chunk: Chunk) -> set[str]:
@@ -190,11 +277,14 @@ class Answerer:
         return doc.meta.year if doc else None
 
     # -- extraction -----------------------------------------------------------------------
-    def _extract(self, analysis: QuestionAnalysis, best: Sentence, doc: Document | None) -> str:
+    def _extract(self, analysis: QuestionAnalysis, best: Sentence, doc: Document | None,
+                 wanted_type: str = "", asked_numbers: set[str] | None = None) -> str:
         sentence = best.text.rstrip()
         kind = analysis.kind
         if kind == QuestionKind.DOC_NUMBER:
-            numbers = [m.group(1) for m in NUMBER_RE.finditer(sentence)]
+            numbers = [n for n in find_numbers(sentence) if n not in (asked_numbers or set())]
+            typed = [n for n in numbers if wanted_type and type_of_number(n) == wanted_type]
+            numbers = typed or numbers
             if numbers:
                 number = numbers[0]
                 kind_name = type_of_number(number) or "Văn bản"

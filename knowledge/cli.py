@@ -50,6 +50,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                             progress=None if args.quiet else lambda m: print(m, file=sys.stderr))
     for path, reason in report.failures:
         print(f"warning: skipped {path}: {reason}", file=sys.stderr)
+    for path, note in report.warnings:
+        print(f"note: {path}: {note}", file=sys.stderr)
     summary = (f"{len(report.added)} added, {len(report.updated)} updated, "
                f"{len(report.unchanged)} unchanged, {len(report.removed)} removed; "
                f"{report.chunks_embedded} chunks embedded; index holds "
@@ -207,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--issuer", help="only documents whose issuer contains this")
 
     p = with_index(sub.add_parser("ingest", help="add/update files or folders in the index"))
-    p.add_argument("paths", nargs="+", help="files or folders (.txt .md .jsonl)")
+    p.add_argument("paths", nargs="+", help="files or folders (.txt .md .html .docx .pdf .jsonl)")
     p.add_argument("--sync", action="store_true", help="delete indexed documents not under PATHs")
     p.add_argument("--rebuild", action="store_true", help="re-embed everything")
     p.add_argument("--remove", action="append", default=[], metavar="DOC_ID",

@@ -80,7 +80,8 @@ def describe_document(doc: Document, field_name: str) -> Answer:
     kind = type_of_number(meta.number) if meta.number else ""
     label = f"{kind or 'Văn bản'} số {meta.number}" if meta.number else f"Văn bản “{meta.title}”"
     values = {
-        "signer": (meta.signer, f"{label} do {meta.signer} ký." if meta.signer else ""),
+        "signer": (meta.signer, f"{label} do {_signer(meta.signer, meta.signer_title)} ký."
+                   if meta.signer else ""),
         "issuer": (meta.issuer, f"{label} do {meta.issuer} ban hành." if meta.issuer else ""),
         "number": (meta.number, f"Văn bản đó là {label}." if meta.number else ""),
         "date": (meta.date, f"{label} ban hành ngày {_vn(meta.date)}." if meta.date else ""),
@@ -92,6 +93,10 @@ def describe_document(doc: Document, field_name: str) -> Answer:
         return Answer(f"Văn bản tôi vừa dẫn không ghi rõ thông tin này ({label}).",
                       declined=True, citations=(citation,), kind=field_name)
     return Answer(text, declined=False, citations=(citation,), kind=field_name, confidence=1.0)
+
+
+def _signer(name: str, title: str) -> str:
+    return f"{name}, {title}," if title else name
 
 
 def _vn(iso: str) -> str:

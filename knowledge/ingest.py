@@ -39,6 +39,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
     chunks_embedded: int = 0
     total_documents: int = 0
     total_chunks: int = 0
@@ -72,6 +73,7 @@ class Indexer:
         loaded = load_paths([Path(p) for p in paths]) if paths else None
         if loaded is not None:
             report.failures = loaded.failures
+            report.warnings = loaded.warnings
         incoming: dict[str, Document] = {}
         for doc in loaded.documents if loaded else []:
             if doc.id in incoming:
@@ -114,18 +116,27 @@ class Indexer:
 
         new_parts: dict[str, list[tuple[Chunk, list[str], np.ndarray]]] = {}
         if to_embed:
+            # A changed document often keeps most of its passages (or only its metadata changed):
+            # passages whose indexed text is unchanged keep their terms and vector.
+            known: dict[str, tuple[list[str], np.ndarray]] = {}
+            for doc in to_embed:
+                for chunk, chunk_terms, vec in old_chunks.get(doc.id, []):
+                    known[self._index_text(chunk, old_docs)] = (chunk_terms, vec)
             new_chunks = [c for doc in to_embed for c in chunk_document(doc, self.config.chunking)]
+            texts = [self._index_text(c, final) for c in new_chunks]
+            fresh = [i for i, t in enumerate(texts) if t not in known]
             if progress:
-                progress(f"segmenting {len(new_chunks)} chunks of {len(to_embed)} documents")
-            terms = [self.analyzer.document_terms(self._index_text(c, final)) for c in new_chunks]
-            if progress:
-                progress(f"embedding {len(new_chunks)} chunks")
-            vectors = self.embedder.embed_passages(
-                [self._index_text(c, final) for c in new_chunks], show_progress=progress is not None
+                progress(f"segmenting and embedding {len(fresh)} new passages "
+                         f"({len(new_chunks) - len(fresh)} reused) of {len(to_embed)} documents")
+            fresh_terms = [self.analyzer.document_terms(texts[i]) for i in fresh]
+            fresh_vectors = self.embedder.embed_passages(
+                [texts[i] for i in fresh], show_progress=progress is not None
             )
-            for chunk, chunk_terms, vec in zip(new_chunks, terms, vectors, strict=True):
+            computed = {i: (fresh_terms[n], fresh_vectors[n]) for n, i in enumerate(fresh)}
+            for i, chunk in enumerate(new_chunks):
+                chunk_terms, vec = computed[i] if i in computed else known[texts[i]]
                 new_parts.setdefault(chunk.doc_id, []).append((chunk, chunk_terms, vec))
-            report.chunks_embedded = len(new_chunks)
+            report.chunks_embedded = len(fresh)
 
         documents = [final[d] for d in sorted(final)]
         chunks, all_terms, rows = [], [], []

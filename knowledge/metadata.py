@@ -58,6 +58,36 @@ _BOILERPLATE = re.compile(
 )
 
 
+_ROLE_LINE = re.compile(
+    r"^(?:(?:KT|TM|Q|TL|TUQ)\.\s*)?(?:PHÓ\s+)?(?:CHỦ TỊCH|BỘ TRƯỞNG|THỨ TRƯỞNG|THỦ TƯỚNG|"
+    r"GIÁM ĐỐC|BÍ THƯ|CHÁNH VĂN PHÒNG|TRƯỞNG BAN|ỦY BAN NHÂN DÂN|UỶ BAN NHÂN DÂN|HỘI ĐỒNG NHÂN DÂN|"
+    r"BAN THƯỜNG VỤ|CHÍNH PHỦ)[A-ZĐÀ-Ỹ .]*$"
+)
+
+
+def find_signature(text: str) -> tuple[str, str]:
+    """(signer, role) from a signature block such as ``KT. CHỦ TỊCH / PHÓ CHỦ TỊCH / Trương
+    Công Thái``; empty strings when the document has none."""
+    lines = [line.strip() for line in text.split("\n")]
+    for i, line in enumerate(lines):
+        if not _ROLE_LINE.match(line):
+            continue
+        roles = [line]
+        for nxt in lines[i + 1 : i + 5]:
+            if not nxt or nxt.startswith("(") or nxt.lower() in ("đã ký", "(đã ký)"):
+                continue
+            if _ROLE_LINE.match(nxt):
+                roles.append(nxt)
+                continue
+            if re.fullmatch(_PERSON, nxt):
+                role = roles[-1].split(".", 1)[-1].strip().capitalize()
+                if roles[0].startswith("KT.") and len(roles) > 1:
+                    role += f" (ký thay {roles[0].split('.', 1)[1].strip().capitalize()})"
+                return nxt, role
+            break
+    return "", ""
+
+
 def find_numbers(text: str) -> list[str]:
     """Số hiệu in order of appearance, each once.
 
@@ -146,15 +176,15 @@ def extract_metadata(text: str, title: str = "") -> DocumentMeta:
 
     places = tuple(dict.fromkeys(p.province for p in find_places(text)))
     issuer = _issuer(text, places)
-    signer_match = _SIGNER.search(text)
-    signer = ""
+    signer, signer_title = find_signature(text)
+    signer_match = None if signer else _SIGNER.search(text)
     if signer_match:
         signer = signer_match.group(1) or signer_match.group(2) or ""
 
     year = _year(title, text, issued)
     return DocumentMeta(
         title=title, number=number, doc_type=doc_type, date=issued, issuer=issuer,
-        signer=signer, places=places, year=year, references=references,
+        signer=signer, signer_title=signer_title, places=places, year=year, references=references,
     )
 
 

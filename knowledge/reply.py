@@ -15,19 +15,20 @@ def _vn_date(iso: str) -> str:
 
 
 def describe_source(c: Citation) -> str:
-    """``"Quyết định số 1331/QĐ-UBND ngày 13/4/2018 của UBND tỉnh Quảng Bình"``, or the title."""
-    parts = []
+    """``"Quyết định số 1331/QĐ-UBND ngày 13/4/2018 của UBND tỉnh Quảng Bình"`` for a numbered
+    document, ``"bài “<title>” (28/3/2018)"`` for news, the document id as a last resort."""
     if c.number:
         kind = type_of_number(c.number) or (c.doc_type if c.doc_type != "Tin tức" else "Văn bản")
-        parts.append(f"{kind} số {c.number}")
-    if c.date:
-        parts.append(f"ngày {_vn_date(c.date)}")
-    if c.issuer:
-        parts.append(f"của {c.issuer}")
-    label = " ".join(parts)
-    if c.title and (not label or c.doc_type == "Tin tức"):
-        label = f"{label} — bài “{c.title}”" if label else f"“{c.title}”"
-    return label or c.doc_id
+        parts = [f"{kind} số {c.number}"]
+        if c.date:
+            parts.append(f"ngày {_vn_date(c.date)}")
+        if c.issuer:
+            parts.append(f"của {c.issuer}")
+        return " ".join(parts)
+    if c.title:
+        when = f" ({_vn_date(c.date)})" if c.date else ""
+        return f"bài “{c.title}”{when}"
+    return c.doc_id
 
 
 def render_reply(answer: Answer) -> str:

@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export RASA_TELEMETRY_ENABLED=false HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 echo "[test] ruff"
-.venv/kb/bin/ruff check knowledge actions tests scripts
-echo "[test] pytest"
-exec .venv/kb/bin/python -m pytest -p no:cacheprovider "$@"
+.venv/kb/bin/ruff check knowledge actions bot benchmarks tests scripts
+echo "[test] pytest: Rasa channels (Rasa venv)"
+.venv/rasa/bin/python -m pytest -q -p no:cacheprovider tests/channels
+echo "[test] pytest: knowledge, actions, dialogue, end to end (knowledge venv)"
+exec .venv/kb/bin/python -m pytest -p no:cacheprovider --ignore=tests/channels "$@"

@@ -13,9 +13,14 @@ else
   echo "[train] Training the Rasa model (data, config or domain changed; ~2 min on 2 cores)" >&2
   PARTIAL="$MODELS/.partial-$HASH"
   rm -rf "$PARTIAL" && mkdir -p "$PARTIAL"
-  RASA_TELEMETRY_ENABLED=false .venv/rasa/bin/rasa train --config config.yml --domain bot/domain.yml \
-    --data data/nlu.yml data/rules.yml data/stories.yml --out "$PARTIAL" \
-    --fixed-model-name "cchc-$HASH" >&2
+  mkdir -p var/logs
+  if ! RASA_TELEMETRY_ENABLED=false .venv/rasa/bin/rasa train --config config.yml \
+      --domain bot/domain.yml --data data/nlu.yml data/rules.yml data/stories.yml \
+      --out "$PARTIAL" --fixed-model-name "cchc-$HASH" > var/logs/train.log 2>&1; then
+    tail -n 30 var/logs/train.log >&2
+    echo "[train] error: rasa train failed; full log in var/logs/train.log" >&2
+    exit 1
+  fi
   mv "$PARTIAL/cchc-$HASH.tar.gz" "$MODEL"  # only a complete model ever gets the final name
   rm -rf "$PARTIAL"
   find "$MODELS" -name 'cchc-*.tar.gz' ! -name "cchc-$HASH.tar.gz" -mmin +1 -delete 2>/dev/null || true

@@ -41,7 +41,6 @@ async def test_answers_with_source_and_remembers_the_document(seed_kb):
     text = messages[0]["text"]
     assert "Ngoại vụ" in text and "Quảng Trạch" in text
     assert "Nguồn: Quyết định số 1331/QĐ-UBND" in text
-    assert messages[0]["custom"]["answer"]["declined"] is False
     assert slots["last_doc_id"] == "000_bd7401f5dd8b7167.txt"
     assert slots["last_question"].startswith("Năm 2018")
 

@@ -1,0 +1,1 @@
+"""What Rasa runs: domain, endpoints, credentials and the custom channels (``bot.channels``)."""
