@@ -14,7 +14,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.knowledge_client import get_knowledge_base
+from actions.knowledge_client import get_knowledge_base, get_question_log
 from knowledge.followup import (
     asks_about_last_document,
     asks_for_more,
@@ -39,8 +39,10 @@ def _entity(tracker: Tracker, name: str) -> str | None:
 class ActionAnswerQuestion(Action):
     """Answer a knowledge question (or a follow-up) from the documents, with the source."""
 
-    def __init__(self, knowledge_base=None) -> None:
-        self._kb = knowledge_base  # injected in tests; the shared instance otherwise
+    def __init__(self, knowledge_base=None, question_log=None) -> None:
+        # injected in tests; the shared instances otherwise
+        self._kb = knowledge_base
+        self._log = question_log
 
     def name(self) -> str:
         return "action_answer_question"
@@ -67,7 +69,15 @@ class ActionAnswerQuestion(Action):
             return []
         answer, question = answer
         dispatcher.utter_message(text=render_reply(answer))
-        events: list[dict[str, Any]] = [SlotSet("last_question", question)]
+        log = self._log or get_question_log()
+        answer_id = log.record(
+            question=text, answer=answer.text, declined=answer.declined,
+            channel=tracker.get_latest_input_channel() or "", sender=tracker.sender_id,
+            doc_id=answer.citations[0].doc_id if answer.citations and not answer.declined else "",
+            confidence=answer.confidence,
+        )
+        events: list[dict[str, Any]] = [SlotSet("last_question", question),
+                                         SlotSet("last_answer_id", str(answer_id))]
         if not answer.declined and answer.citations:
             events.append(SlotSet("last_doc_id", answer.citations[0].doc_id))
         return events

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+from pathlib import Path
 
 from knowledge.base import KnowledgeBase
-from knowledge.config import KnowledgeConfig
+from knowledge.config import PROJECT_ROOT, KnowledgeConfig
+from knowledge.question_log import QuestionLog
 
 logger = logging.getLogger(__name__)
 
@@ -16,3 +19,11 @@ def get_knowledge_base() -> KnowledgeBase:
     config = KnowledgeConfig.from_env()
     logger.info("knowledge base: index %s, model %s", config.index_dir, config.model)
     return KnowledgeBase(config)
+
+
+@functools.lru_cache(maxsize=1)
+def get_question_log() -> QuestionLog:
+    """Where answered questions and feedback go (``KB_QUESTION_LOG``, default
+    var/questions.db), read by the officials' console."""
+    path = Path(os.environ.get("KB_QUESTION_LOG", PROJECT_ROOT / "var" / "questions.db"))
+    return QuestionLog(path)
