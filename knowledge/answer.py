@@ -10,11 +10,18 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from knowledge.metadata import NUMBER_RE, find_numbers, parse_dates, type_of_number
+from knowledge.metadata import (
+    NUMBER_RE,
+    SURNAMES,
+    find_numbers,
+    parse_dates,
+    type_of_number,
+)
 from knowledge.question import QuestionAnalysis, QuestionKind, analyze
 from knowledge.schema import Answer, Chunk, Citation, Document, Hit
 from knowledge.text.segment import FOLDED_PREFIX
@@ -28,6 +35,7 @@ _PERCENT = re.compile(r"\d+(?:[.,]\d+)?\s*%")
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)?\s*(?:%|phần trăm)|\b\d+\b")
 _PERSON = re.compile(r"(?:ông|bà|đồng chí)\s+([A-ZĐ][a-zà-ỹđ]+(?:\s+[A-ZĐ][a-zà-ỹđ]+){1,3})")
 _NAME = re.compile(r"[A-ZĐ][a-zà-ỹđ]+(?:\s+[A-ZĐ][a-zà-ỹđ]+){2,3}")
+_PERSON_NAME = (r"\b(?:" + "|".join(SURNAMES) + r")(?:\s+[A-ZĐ][a-zà-ỹđ]+){1,3}")
 _PERIOD = re.compile(
     r"(?:từ\s+)?(?:ngày\s+)?\d{1,2}\s*[-–/]\s*\d{1,2}(?:\s*[-–/]\s*\d{1,2})?/(?:19|20)\d{2}"
     r"|(?:quý|Quý)\s+[IV]+(?:\s+(?:và|,|-)\s+[IV]+)*\s*/\s*(?:19|20)\d{2}"
@@ -48,6 +56,16 @@ _KIND_EVIDENCE: dict[QuestionKind, re.Pattern[str]] = {
     QuestionKind.LIST: re.compile(r"[,;:]"),
     QuestionKind.AGENCY: re.compile(r"\b(chủ trì|thường trực|tham mưu|theo dõi|đầu mối|giao)\b"),
 }
+#: (what the question asks, what the answer sentence must then contain)
+_SPECIFIC_EVIDENCE: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
+    (re.compile(r"\b(kinh phi|chi phi|bao nhieu tien|muc chi|ngan sach|muc ho tro)\b"),
+     re.compile(r"\d[\d.,]*\s*(?:đồng|triệu|tỷ|nghìn|ngàn|USD|%)|\b(?:ngân sách|nguồn kinh phí|"
+                r"kinh phí thường xuyên|nguồn vốn)\b", re.IGNORECASE)),
+    (re.compile(r"\bthang (may|nao)\b"), re.compile(r"\btháng\s+\d|\bquý\s+[IV\d]", re.I)),
+    (re.compile(r"\b(ai|nguoi nao|ong nao|ba nao)\b"),
+     re.compile(r"(?:ông|bà|đồng chí)\s+[A-ZĐ]|" + _PERSON_NAME + r"|\b(?:Chủ tịch|Giám đốc|"
+                r"Chánh Văn phòng|Trưởng|Phó)\b")),
+]
 _YEAR_RANGE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*[-–]\s*((?:19|20)\d{2})(?!\d)")
 _YEAR_ANY = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 
@@ -174,9 +192,13 @@ def _form_quality(sentence: str) -> float:
 class Answerer:
     """Extracts answers from a :class:`KnowledgeBase`'s search results."""
 
-    def __init__(self, kb: KnowledgeBase, top_chunks: int = 8) -> None:
+    def __init__(self, kb: KnowledgeBase, top_chunks: int = 8, rerank_sentences: int = 12,
+                 dense_weight: float = 5.0) -> None:
         self.kb = kb
         self.top_chunks = top_chunks
+        self.rerank_sentences = rerank_sentences
+        self.dense_weight = dense_weight
+        self.candidates: list[Sentence] = []
 
     def answer(self, question: str, filters: SearchFilters | None = None) -> Answer:
         analysis = analyze(question, self.kb.config.current_date())
@@ -192,28 +214,51 @@ class Answerer:
         total = sum(idf.values()) or 1.0
         wanted_type = _wanted_doc_type(question) if analysis.kind == QuestionKind.DOC_NUMBER else ""
         asked_numbers = set(find_numbers(question))
-        best: Sentence | None = None
-        best_cov = 0.0
+        # 1. candidate sentences of the best chunks, with their terms
+        pool: list[tuple[str, Chunk, int, set[str], set[str]]] = []
         for rank, hit in enumerate(hits):
             doc = self.kb.document(hit.chunk.doc_id)
             context = self._chunk_terms(hit.chunk)
             for text in split_sentences(_passage(doc, hit.chunk)):
-                sent_terms = set(self.kb.analyzer.document_terms(text))
-                covered = sum(idf[t] for t in terms if t in sent_terms)
-                ctx = sum(idf[t] for t in terms if t in context and t not in sent_terms)
-                coverage = (covered + 0.5 * ctx) / total
-                score = coverage + 0.08 / (1 + rank)
-                evidence = _KIND_EVIDENCE.get(analysis.kind)
-                if evidence is not None and evidence.search(text):
-                    score += 0.15
-                if wanted_type and any(type_of_number(n) == wanted_type and n not in asked_numbers
-                                       for n in find_numbers(text)):
-                    score += 0.2
-                score += self._year_bonus(analysis, hit.chunk, text)
-                score *= _form_quality(text)
-                if best is None or score > best.score:
-                    best = Sentence(text, hit.chunk, rank, score)
-                    best_cov = coverage * _form_quality(text)
+                pool.append((text, hit.chunk, rank, set(self.kb.analyzer.document_terms(text)),
+                             context))
+        # 2. terms every candidate shares (the topic: "kế hoạch kiểm tra CCHC 2019 Quảng Trị")
+        #    say little about which sentence answers; terms few candidates have say a lot.
+        n = len(pool)
+        local = {t: math.log((n + 1) / (0.5 + sum(t in p[3] for p in pool))) for t in terms}
+        top_local = max(local.values(), default=1.0) or 1.0
+        weight = {t: idf[t] * (0.4 + 0.6 * local[t] / top_local) for t in terms}
+        wtotal = sum(weight.values()) or 1.0
+        evidence = _KIND_EVIDENCE.get(analysis.kind)
+        scored: list[tuple[float, float, Sentence]] = []
+        for text, chunk, rank, sent_terms, context in pool:
+            covered = sum(idf[t] for t in terms if t in sent_terms)
+            ctx = sum(idf[t] for t in terms if t in context and t not in sent_terms)
+            coverage = (covered + 0.5 * ctx) / total
+            focused = sum(weight[t] for t in terms if t in sent_terms) / wtotal
+            score = focused + 0.5 * coverage + 0.08 / (1 + rank)
+            if evidence is not None and evidence.search(text):
+                score += 0.15
+            if wanted_type and any(type_of_number(num) == wanted_type and num not in asked_numbers
+                                   for num in find_numbers(text)):
+                score += 0.2
+            score += self._year_bonus(analysis, chunk, text)
+            quality = _form_quality(text)
+            scored.append((score * quality, coverage * quality, Sentence(text, chunk, rank)))
+        # 3. the meaning of the best few, by the embedding model
+        scored.sort(key=lambda item: -item[0])
+        head = scored[: self.rerank_sentences]
+        if len(head) > 1 and self.dense_weight > 0:
+            vectors = self.kb.embedder.embed_passages([item[2].text for item in head])
+            qvec = self.kb.embedder.embed_queries([question])[0]
+            sims = vectors @ qvec
+            head = [(score + self.dense_weight * (float(sim) - float(sims.max())), cov, sent)
+                    for (score, cov, sent), sim in zip(head, sims, strict=True)]
+            head.sort(key=lambda item: -item[0])
+        self.candidates = [Sentence(s.text, s.chunk, s.rank, sc) for sc, _, s in head + scored[
+            self.rerank_sentences:]]
+        best_score, best_cov, best = head[0]
+        best = Sentence(best.text, best.chunk, best.rank, best_score)
         assert best is not None
         doc = self.kb.document(best.chunk.doc_id)
         confidence = self._confidence(analysis, best, best_cov, doc)
@@ -221,6 +266,9 @@ class Answerer:
             analysis.year not in document_years(doc))
         if year_missing:
             return self._decline(analysis, hits, confidence, missing_year=True)
+        unknown = [num for num in asked_numbers if not self._corpus_mentions(num)]
+        if unknown:
+            return self._decline(analysis, hits, confidence, unknown_number=unknown[0])
         if confidence < self.kb.config.decline_threshold:
             return self._decline(analysis, hits, confidence)
         signer = self._signer_answer(analysis, question, hits)
@@ -266,11 +314,27 @@ class Answerer:
     @staticmethod
     def _confidence(analysis: QuestionAnalysis, best: Sentence, coverage: float,
                     doc: Document | None) -> float:
+        """How sure the answer is: the question's terms the sentence covers, cut down when
+        the sentence lacks what the question asks for (a person, a sum of money, a month…)."""
         conf = coverage
         evidence = _KIND_EVIDENCE.get(analysis.kind)
         if evidence is not None and not evidence.search(best.text):
-            conf *= 0.75
+            conf *= 0.6
+        folded = fold_diacritics(analysis.text).lower()
+        for asks, needs in _SPECIFIC_EVIDENCE:
+            if asks.search(folded) and not needs.search(best.text):
+                conf *= 0.5
         return max(0.0, min(1.0, conf))
+
+    def _corpus_mentions(self, number: str) -> bool:
+        """Is this số hiệu in any document (as its number or in its text)?"""
+        key = re.sub(r"[^0-9a-zđ]", "", fold_diacritics(number).lower())
+        for doc in self.kb.documents():
+            if number in doc.text or doc.meta.number == number or number in doc.meta.references:
+                return True
+            if key and key in re.sub(r"[^0-9a-zđ]", "", fold_diacritics(doc.meta.number).lower()):
+                return True
+        return False
 
     def _doc_year(self, doc_id: str) -> int | None:
         doc = self.kb.document(doc_id)
@@ -315,7 +379,7 @@ class Answerer:
                         source=meta.source)
 
     def _decline(self, analysis: QuestionAnalysis, hits: list[Hit], confidence: float,
-                 missing_year: bool = False) -> Answer:
+                 missing_year: bool = False, unknown_number: str = "") -> Answer:
         leads: list[Citation] = []
         for hit in hits:
             if any(c.doc_id == hit.chunk.doc_id for c in leads):
@@ -323,7 +387,10 @@ class Answerer:
             leads.append(self._cite(self.kb.document(hit.chunk.doc_id), hit.chunk.text))
             if len(leads) == 3:
                 break
-        if missing_year and analysis.year is not None:
+        if unknown_number:
+            text = (f"Tôi chưa có văn bản số {unknown_number} trong kho tài liệu nên không trả lời "
+                    "được câu hỏi này. Các văn bản gần nhất được liệt kê bên dưới.")
+        elif missing_year and analysis.year is not None:
             held = sorted({y for c in leads for y in [self._doc_year(c.doc_id)] if y})
             latest = f" Văn bản gần nhất về chủ đề này là của năm {held[-1]}." if held else ""
             text = (f"Tôi chưa có văn bản nào về năm {analysis.year} để trả lời câu hỏi này."
