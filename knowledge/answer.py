@@ -274,6 +274,7 @@ class Answerer:
         signer = self._signer_answer(analysis, question, hits)
         if signer is not None:
             return signer
+        best = self._with_continuation(best, doc)
         text = self._extract(analysis, best, doc, wanted_type, asked_numbers)
         return Answer(text, declined=False, citations=(self._cite(doc, best.text),),
                       kind=analysis.kind.value, confidence=confidence)
@@ -326,6 +327,21 @@ class Answerer:
                 conf *= 0.5
         return max(0.0, min(1.0, conf))
 
+    @staticmethod
+    def _with_continuation(best: Sentence, doc: Document | None) -> Sentence:
+        """A sentence that announces what follows ("…cụ thể như sau:", "…gồm:") is incomplete
+        without the next sentence or list: take it along."""
+        if doc is None or not best.text.rstrip().endswith(":"):
+            return best
+        at = doc.text.find(best.text)
+        if at < 0:
+            return best
+        rest = doc.text[at + len(best.text):].lstrip()
+        following = split_sentences(rest[:1500])
+        if not following:
+            return best
+        return Sentence(best.text + "\n" + following[0], best.chunk, best.rank, best.score)
+
     def _corpus_mentions(self, number: str) -> bool:
         """Is this số hiệu in any document (as its number or in its text)?"""
         key = re.sub(r"[^0-9a-zđ]", "", fold_diacritics(number).lower())
@@ -352,8 +368,9 @@ class Answerer:
             if numbers:
                 number = numbers[0]
                 kind_name = type_of_number(number) or "Văn bản"
-                dates = parse_dates(sentence)
-                when = f", ngày {_vn_date(dates[0][1].isoformat())}" if dates else ""
+                at = sentence.find(number) + len(number)
+                dates = [d for pos, d in parse_dates(sentence) if 0 <= pos - at <= 25]
+                when = f" ngày {_vn_date(dates[0].isoformat())}" if dates else ""
                 return f"{kind_name} số {number}{when}. {sentence}"
         if kind == QuestionKind.NUMBER:
             clause = _clause_with(sentence, _PERCENT) or _clause_with(sentence, _FIGURE)
