@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from knowledge.config import KnowledgeConfig
+from knowledge.places import same_place
 from knowledge.retrieval.base import SearchMode
 from knowledge.retrieval.dense import DenseIndex, Embedder
 from knowledge.retrieval.fusion import reciprocal_rank_fusion
@@ -89,9 +90,7 @@ class KnowledgeBase:
                 str(filters.year)
             ):
                 continue
-            if filters.place and fold_diacritics(filters.place).lower() not in {
-                fold_diacritics(p).lower() for p in meta.places
-            }:
+            if filters.place and not any(same_place(filters.place, p) for p in meta.places):
                 continue
             if filters.doc_type and fold_diacritics(filters.doc_type).lower() != fold_diacritics(
                 meta.doc_type

@@ -86,6 +86,14 @@ def _matchers() -> list[tuple[re.Pattern[str], str, str]]:
     return out
 
 
+#: "huyện X", or X inside a list of districts: "các huyện Tuyên Hóa, Quảng Trạch, Quảng Ninh"
+_DISTRICT_BEFORE = re.compile(
+    r"(?:huyện|quận|thị xã|huyen|quan)\s+(?:[A-ZĐÀ-Ỹ][\wÀ-ỹ]*(?:\s+[A-ZĐÀ-Ỹ][\wÀ-ỹ]*)*"
+    r"\s*(?:,|và)\s*)*$",
+    re.IGNORECASE,
+)
+
+
 def find_places(text: str) -> list[PlaceMention]:
     """Places mentioned in ``text``, in order of appearance, each once.
 
@@ -97,6 +105,11 @@ def find_places(text: str) -> list[PlaceMention]:
     for pattern, name, province in _matchers():
         for m in pattern.finditer(text):
             if any(s < m.end() and m.start() < e for s, e in taken):
+                continue
+            before = text[max(0, m.start() - 80): m.start()]
+            if name == province and _DISTRICT_BEFORE.search(before):
+                # "huyện Quảng Ninh" (Quảng Bình) is not the province Quảng Ninh
+                taken.append((m.start(), m.end()))
                 continue
             taken.append((m.start(), m.end()))
             if name not in seen or m.start() < seen[name].start:
@@ -110,3 +123,13 @@ def current_province(province: str) -> str:
         if province in absorbed:
             return merged
     return province
+
+
+def same_place(asked: str, mentioned: str) -> bool:
+    """Does a document about ``mentioned`` answer a question about ``asked``? True for the same
+    province, and for a province merged in 2025 into the one asked about ("Quảng Trị" today
+    includes the former Quảng Bình)."""
+    a, m = fold_diacritics(asked).lower(), fold_diacritics(mentioned).lower()
+    if a == m:
+        return True
+    return fold_diacritics(current_province(mentioned)).lower() == a
