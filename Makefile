@@ -10,7 +10,8 @@ setup: ## install both runtimes and build the offline embedding model (idempoten
 	@bash scripts/setup.sh
 
 index: setup ## (re)index data/documents incrementally
-	@$(KB) ingest data/documents --index var/index --sync --quiet
+	@mkdir -p var/uploads
+	@$(KB) ingest data/documents var/uploads --index var/index --sync --quiet
 
 train: setup ## train the Rasa model if data, config or domain changed
 	@bash scripts/train.sh >/dev/null
@@ -21,6 +22,9 @@ run: setup index ## set up, index, train if needed, start both servers; Ctrl-C s
 stop: ## stop servers started by `make run` (from another terminal)
 	@bash scripts/stop.sh
 
+user: setup ## add a console user: make user NAME=lan ROLE=editor (prompts for the password)
+	@.venv/kb/bin/python -m console add-user $(NAME) --role $(or $(ROLE),viewer)
+
 shell: ## chat with the running assistant in this terminal
 	@.venv/kb/bin/python scripts/chat.py
 
@@ -28,6 +32,6 @@ test: setup ## run every test (unit, Rasa data validation, end to end through re
 	@bash scripts/test.sh
 
 lint: setup ## ruff
-	@.venv/kb/bin/ruff check knowledge actions bot benchmarks tests scripts
+	@.venv/kb/bin/ruff check knowledge actions bot benchmarks console tests scripts
 
-.PHONY: help setup index train run stop shell test lint
+.PHONY: help setup index train run stop shell test lint user

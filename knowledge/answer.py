@@ -269,11 +269,11 @@ class Answerer:
         unknown = [num for num in asked_numbers if not self._corpus_mentions(num)]
         if unknown:
             return self._decline(analysis, hits, confidence, unknown_number=unknown[0])
-        if confidence < self.kb.config.decline_threshold:
-            return self._decline(analysis, hits, confidence)
         signer = self._signer_answer(analysis, question, hits)
         if signer is not None:
             return signer
+        if confidence < self.kb.config.decline_threshold:
+            return self._decline(analysis, hits, confidence)
         best = self._with_continuation(best, doc)
         text = self._extract(analysis, best, doc, wanted_type, asked_numbers)
         return Answer(text, declined=False, citations=(self._cite(doc, best.text),),

@@ -96,7 +96,7 @@ def describe_document(doc: Document, field_name: str) -> Answer:
 
 
 def _signer(name: str, title: str) -> str:
-    return f"{name}, {title}," if title else name
+    return f"{name} ({title})" if title else name
 
 
 def _vn(iso: str) -> str:

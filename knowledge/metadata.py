@@ -46,7 +46,7 @@ SURNAMES = (
     "Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Đinh Đoàn Trương Lâm "
     "Mai Tô Hà Cao Lương Tạ Châu Thái Quách Lưu Kiều Triệu Vương Chu Đào Văn Tôn Phùng Nông Lò"
 ).split()
-_PERSON = r"(?:" + "|".join(SURNAMES) + r")(?:\s+[A-ZĐ][a-zà-ỹđ]+){1,3}"
+_PERSON = r"(?:" + "|".join(SURNAMES) + r")(?:[ \t]+[A-ZĐ][a-zà-ỹđ]+){1,3}"
 _SIGNER = re.compile(
     r"(?:Chủ tịch|Bí thư|Giám đốc|Bộ trưởng|Thủ tướng|Trưởng ban)[^.;\n]{0,60}?(" + _PERSON + r")"
     r"\s+(?:đã\s+|vừa\s+)?(?:ký|có|chỉ đạo|ban hành)"
@@ -82,7 +82,7 @@ def find_signature(text: str) -> tuple[str, str]:
             if re.fullmatch(_PERSON, nxt):
                 role = roles[-1].split(".", 1)[-1].strip().capitalize()
                 if roles[0].startswith("KT.") and len(roles) > 1:
-                    role += f" (ký thay {roles[0].split('.', 1)[1].strip().capitalize()})"
+                    role += f", ký thay {roles[0].split('.', 1)[1].strip().capitalize()}"
                 return nxt, role
             break
     return "", ""

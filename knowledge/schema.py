@@ -23,7 +23,7 @@ class DocumentMeta:
     date: str = ""  # ngày ban hành, ISO "YYYY-MM-DD"
     issuer: str = ""  # cơ quan ban hành
     signer: str = ""  # người ký
-    signer_title: str = ""  # e.g. "Phó chủ tịch (ký thay Chủ tịch)"
+    signer_title: str = ""  # e.g. "Phó chủ tịch, ký thay Chủ tịch"
     places: tuple[str, ...] = ()  # địa phương
     year: int | None = None  # năm the document is about (or was issued)
     source: str = ""  # URL or original path

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 RASA_PORT=${RASA_PORT:-5005}
 ACTION_PORT=${ACTION_PORT:-5055}
+CONSOLE_PORT=${CONSOLE_PORT:-8080}  # "off" = no console
 HOST=${HOST:-127.0.0.1}
 RUN_DIR=${RUN_DIR:-var/run}
 LOG_DIR=${LOG_DIR:-var/logs}
@@ -23,12 +24,12 @@ log() { printf '\033[1;34m[run]\033[0m %s\n' "$*"; }
 stop_all() {
   trap - INT TERM EXIT
   log "Stopping…"
-  for name in rasa actions; do
+  for name in rasa actions console; do
     if [ -f "$RUN_DIR/$name.pid" ]; then
       kill -TERM "$(cat "$RUN_DIR/$name.pid")" 2>/dev/null || true
     fi
   done
-  for name in rasa actions; do
+  for name in rasa actions console; do
     if [ -f "$RUN_DIR/$name.pid" ]; then
       pid=$(cat "$RUN_DIR/$name.pid")
       for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
@@ -40,7 +41,7 @@ stop_all() {
 }
 trap stop_all INT TERM EXIT
 
-for name in rasa actions; do
+for name in rasa actions console; do
   if [ -f "$RUN_DIR/$name.pid" ] && kill -0 "$(cat "$RUN_DIR/$name.pid")" 2>/dev/null; then
     echo "error: already running ($name, pid $(cat "$RUN_DIR/$name.pid")); run 'make stop' first" >&2
     trap - INT TERM EXIT; exit 1
@@ -58,6 +59,13 @@ log "Starting the Rasa server on $HOST:$RASA_PORT (loading the model takes ~60 s
   --cors "*" >"$LOG_DIR/rasa.log" 2>&1 &
 echo $! > "$RUN_DIR/rasa.pid"
 
+if [ "$CONSOLE_PORT" != off ]; then
+  log "Starting the officials' console and the widget demo on $HOST:$CONSOLE_PORT (logs: $LOG_DIR/console.log)"
+  .venv/kb/bin/python -m console --host "$HOST" --port "$CONSOLE_PORT" \
+    --rasa-url "http://$HOST:$RASA_PORT" >"$LOG_DIR/console.log" 2>&1 &
+  echo $! > "$RUN_DIR/console.pid"
+fi
+
 .venv/kb/bin/python scripts/wait_ready.py --rasa "http://$HOST:$RASA_PORT" \
   --actions "http://127.0.0.1:$ACTION_PORT" --timeout "${READY_TIMEOUT:-300}" \
   --pids "$(cat "$RUN_DIR/rasa.pid")" "$(cat "$RUN_DIR/actions.pid")" || {
@@ -72,6 +80,10 @@ cat <<MSG
 
     curl -s -XPOST http://$HOST:$RASA_PORT/webhooks/rest/webhook -H 'Content-Type: application/json' \\
       -d '{"sender": "me", "message": "Mục tiêu cắt giảm báo cáo định kỳ là bao nhiêu?"}'
+
+    Citizens' web widget (demo portal):  http://$HOST:$CONSOLE_PORT/demo
+    Officials' console:                  http://$HOST:$CONSOLE_PORT/
+      (add a user first: make user NAME=lan ROLE=editor)
 
     make shell        # chat in this terminal (another terminal)
     make stop         # or Ctrl-C here, to stop both servers

@@ -54,7 +54,8 @@ else
 fi
 
 # --- Knowledge / action server venv (Python 3.11) -----------------------------------------
-KB_INPUTS=(requirements/knowledge.txt requirements/dev.txt requirements/embedding-sources.txt pyproject.toml)
+KB_INPUTS=(requirements/knowledge.txt requirements/dev.txt requirements/embedding-sources.txt
+           requirements/console.txt requirements/browser-tests.txt pyproject.toml)
 if stamp_ok kb "${KB_INPUTS[@]}"; then
   log "Knowledge venv up to date (.venv/kb)"
 else
@@ -63,7 +64,8 @@ else
   KBPIP="$VENVS/kb/bin/pip"
   # torch first, pinned to the CPU build: a bare 'torch' requirement would pull CUDA wheels.
   pipq "$KBPIP" install -q "torch==2.13.0"
-  pipq "$KBPIP" install -q -r requirements/knowledge.txt -r requirements/dev.txt
+  pipq "$KBPIP" install -q -r requirements/knowledge.txt -r requirements/dev.txt \
+    -r requirements/console.txt -r requirements/browser-tests.txt
   # rasa-sdk 3.6.2 (the SDK matching rasa 3.6.21) declares Python < 3.11 but runs on 3.11;
   # its dependencies are pinned in requirements/knowledge.txt.
   pipq "$KBPIP" install -q --no-deps --ignore-requires-python "rasa-sdk==3.6.2"

@@ -3,7 +3,7 @@
 cd "$(dirname "$0")/.."
 RUN_DIR=${RUN_DIR:-var/run}
 found=0
-for name in rasa actions; do
+for name in rasa actions console; do
   f="$RUN_DIR/$name.pid"
   [ -f "$f" ] || continue
   found=1

@@ -5,7 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export RASA_TELEMETRY_ENABLED=false HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 echo "[test] ruff"
-.venv/kb/bin/ruff check knowledge actions bot benchmarks tests scripts
+.venv/kb/bin/ruff check knowledge actions bot benchmarks console tests scripts
+if ! command -v chromium >/dev/null; then
+  echo "[test] installing Debian's chromium for the browser tests"
+  (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-color-emoji) >/dev/null
+fi
 echo "[test] pytest: Rasa channels (Rasa venv)"
 .venv/rasa/bin/python -m pytest -q -p no:cacheprovider tests/channels
 echo "[test] pytest: knowledge, actions, dialogue, end to end (knowledge venv)"

@@ -72,3 +72,13 @@ def test_follow_up_rewrites_year_and_answers_document_questions(seed_kb):
     doc = seed_kb.document("000_bd7401f5dd8b7167.txt")
     answer = describe_document(doc, "issuer")
     assert answer.text == "Quyết định số 1331/QĐ-UBND do UBND tỉnh Quảng Bình ban hành."
+
+
+def test_evaluation_scoring_rule():
+    from knowledge.evaluate import answer_covers
+
+    assert answer_covers("Mục tiêu cắt giảm tối thiểu 20% tổng số báo cáo định kỳ.",
+                         "Cắt giảm tối thiểu 20% báo cáo định kỳ")
+    assert not answer_covers("Mục tiêu cắt giảm tối thiểu 30% báo cáo định kỳ.",
+                             "Cắt giảm tối thiểu 20% báo cáo định kỳ")  # numbers must match
+    assert not answer_covers("Sở Tài chính", "Sở Nội vụ chủ trì, phối hợp các sở")

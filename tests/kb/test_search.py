@@ -192,3 +192,14 @@ def test_cli_search_without_index_says_how_to_build_one(tmp_path):
 def test_embeddings_are_normalised(embedder):
     vecs = embedder.embed_passages(["cải cách hành chính", "thủ tục hành chính"])
     assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-4)
+
+
+def test_cli_eval_prints_the_figures(cli_index, model_dir):
+    done = _kb_cli("eval", str(FIXTURES / "qa-small.jsonl"), "--index", str(cli_index),
+                   "--model", str(model_dir), "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["questions"] == 2 and summary["answerable"] == 1
+    assert summary["retrieval_r@1"] == 1.0
+    assert summary["answer_accuracy"] == 1.0
+    assert summary["decline_accuracy"] == 1.0

@@ -1,0 +1,387 @@
+"""The console's web application (Sanic 21.12, server-rendered Jinja2 pages, autoescaped)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import itertools
+import logging
+import math
+import time
+from datetime import date, datetime, timedelta
+from html import escape
+from pathlib import Path
+from urllib.parse import urlencode
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sanic import Request, Sanic, response
+from sanic.exceptions import NotFound, PayloadTooLarge
+from sanic.response import HTTPResponse
+
+from console.config import ConsoleConfig, CookieSecurity
+from console.documents import (
+    EDITABLE_FIELDS,
+    FIELD_LABELS,
+    UPLOAD_SUFFIXES,
+    ConsoleError,
+    DocumentLibrary,
+)
+from console.security import LoginThrottle, Session, SessionStore
+from console.users import UserStore
+from knowledge.question_log import LogFilter, QuestionLog
+from knowledge.store import IndexError_
+
+logger = logging.getLogger(__name__)
+
+COOKIE = "cchc_console"
+_TEMPLATES = Path(__file__).resolve().parent / "templates"
+_STATIC = Path(__file__).resolve().parent / "static"
+_DEMO_URL_ATTR = 'data-rasa-url="http://127.0.0.1:5005"'
+_CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+_app_numbers = itertools.count(1)
+
+
+def _csp(connect: str = "'self'") -> str:
+    return ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            f"connect-src {connect}; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
+            "object-src 'none'")
+
+
+def _spreadsheet_safe(text: str) -> str:
+    """Neutralise cells a spreadsheet would run as formulas (citizens type the questions)."""
+    out = io.StringIO()
+    rows = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    writer = csv.writer(out)
+    out.write("\ufeff")
+    for n, row in enumerate(rows):
+        writer.writerow(row if n == 0 else
+                        [f"'{c}" if c.startswith(_CSV_FORMULA) else c for c in row])
+    return out.getvalue()
+
+
+def _day_start(value: str) -> float | None:
+    try:
+        return time.mktime(date.fromisoformat(value).timetuple())
+    except ValueError:
+        return None
+
+
+def create_app(config: ConsoleConfig, library: DocumentLibrary | None = None,
+               users: UserStore | None = None, question_log: QuestionLog | None = None,
+               throttle: LoginThrottle | None = None,
+               sessions: SessionStore | None = None) -> Sanic:
+    """The console app; collaborators are injectable for tests."""
+    app = Sanic(f"cchc_console_{next(_app_numbers)}", configure_logging=False)
+    app.config.REQUEST_MAX_SIZE = config.max_upload_bytes + 256 * 1024
+    app.config.FALLBACK_ERROR_FORMAT = "html"
+    library = library or DocumentLibrary(config)
+    users = users or UserStore(config.users_file)
+    qlog = question_log or QuestionLog(config.question_log)
+    throttle = throttle or LoginThrottle()
+    sessions = sessions or SessionStore(config.session_idle_seconds)
+    app.ctx.library, app.ctx.users, app.ctx.question_log = library, users, qlog
+    app.ctx.throttle, app.ctx.sessions = throttle, sessions
+
+    env = Environment(loader=FileSystemLoader(_TEMPLATES),
+                      autoescape=select_autoescape(["html"], default=True),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.globals.update(labels=FIELD_LABELS, editable_fields=EDITABLE_FIELDS)
+    env.filters["datetime"] = lambda ts: time.strftime("%d/%m/%Y %H:%M", time.localtime(ts))
+    env.filters["vndate"] = (lambda iso: datetime.strptime(iso, "%Y-%m-%d").strftime("%d/%m/%Y")
+                             if iso and len(iso) == 10 else iso)
+
+    def render(request: Request, name: str, status: int = 200, **context) -> HTTPResponse:
+        session: Session = request.ctx.session
+        html = env.get_template(name).render(session=session, flashes=session.pop_flashes(),
+                                             csrf=session.csrf, path=request.path, **context)
+        return response.html(html, status=status)
+
+    def redirect(to: str) -> HTTPResponse:
+        return response.redirect(to, status=303)
+
+    # -- sessions, CSRF, security headers ------------------------------------------------------
+    @app.on_request
+    async def load_session(request: Request):
+        session = sessions.get(request.cookies.get(COOKIE))
+        request.ctx.new_cookie = session is None
+        request.ctx.session = session or sessions.new()
+        if request.method == "POST":
+            if int(request.headers.get("content-length") or 0) > app.config.REQUEST_MAX_SIZE:
+                return too_large_page()
+            token = request.form.get("csrf_token") if request.form else None
+            if not request.ctx.session.csrf_ok(token):
+                logger.warning("CSRF check failed for %s %s from %s", request.method,
+                               request.path, request.ip)
+                request.ctx.new_cookie = True
+                return response.html(env.get_template("error.html").render(
+                    session=request.ctx.session, flashes=[], csrf=request.ctx.session.csrf,
+                    path=request.path, title="Yêu cầu không hợp lệ",
+                    message="Phiên làm việc không hợp lệ hoặc đã hết hạn. Hãy tải lại trang "
+                            "và thử lại."), status=403)
+
+    @app.on_response
+    async def finish(request: Request, resp: HTTPResponse):
+        session: Session | None = getattr(request.ctx, "session", None)
+        if session is not None and getattr(request.ctx, "new_cookie", False):
+            secure = (config.cookie_security is CookieSecurity.ALWAYS or (
+                config.cookie_security is CookieSecurity.AUTO and request.scheme == "https"))
+            resp.cookies[COOKIE] = session.id
+            cookie = resp.cookies[COOKIE]
+            cookie["httponly"] = True
+            cookie["samesite"] = "Strict"
+            cookie["path"] = "/"
+            if secure:
+                cookie["secure"] = True
+        headers = resp.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        if request.path.startswith(("/widget/", "/demo")):
+            http_origin, ws_origin = config.rasa_origins
+            headers.setdefault("Content-Security-Policy",
+                               _csp(f"'self' {http_origin} {ws_origin}"))
+        else:
+            headers.setdefault("Content-Security-Policy", _csp())
+            headers.setdefault("X-Frame-Options", "DENY")
+            if "text/html" in (resp.content_type or ""):
+                headers.setdefault("Cache-Control", "no-store")
+
+    def login_required(request: Request) -> HTTPResponse | None:
+        if request.ctx.session.user is None:
+            return redirect("/login?" + urlencode({"next": request.path}))
+        return None
+
+    def editor_required(request: Request) -> HTTPResponse | None:
+        denied = login_required(request)
+        if denied is None and not request.ctx.session.can_edit:
+            return render(request, "error.html", status=403, title="Không có quyền",
+                          message="Tài khoản của bạn chỉ có quyền xem. Việc tải lên, xoá và sửa "
+                                  "văn bản cần quyền biên tập (editor).")
+        return denied
+
+    # -- errors ----------------------------------------------------------------------------------
+    def too_large_page() -> HTTPResponse:
+        limit = config.max_upload_bytes / 1048576
+        return response.html(
+            "<!doctype html><html lang=vi><meta charset=utf-8><title>Tệp quá lớn</title>"
+            f"<p>Tệp quá lớn: giới hạn là {limit:.0f} MB. <a href=/upload>Quay lại</a></p>",
+            status=413)
+
+    @app.exception(PayloadTooLarge)
+    async def too_large(request: Request, exc: PayloadTooLarge):
+        return too_large_page()
+
+    @app.exception(NotFound)
+    async def not_found(request: Request, exc: NotFound):
+        if not hasattr(request.ctx, "session"):
+            request.ctx.session = sessions.new()
+            request.ctx.new_cookie = True
+        return render(request, "error.html", status=404, title="Không tìm thấy",
+                      message="Trang hoặc văn bản bạn tìm không tồn tại.")
+
+    # -- login -------------------------------------------------------------------------------------
+    @app.get("/login", error_format="html")
+    async def login_form(request: Request):
+        return render(request, "login.html", next=request.args.get("next", "/documents"))
+
+    @app.post("/login", error_format="html")
+    async def login(request: Request):
+        name = (request.form.get("username") or "").strip().lower()
+        password = request.form.get("password") or ""
+        target = request.form.get("next") or "/documents"
+        if not target.startswith("/") or target.startswith("//"):
+            target = "/documents"
+        address = request.ip or "?"
+        left = throttle.locked_for(name, address)
+        if left > 0:
+            logger.warning("login refused (locked) for %r from %s", name, address)
+            return render(request, "login.html", status=429, next=target, username=name,
+                          error=f"Tài khoản tạm khoá do đăng nhập sai nhiều lần. Thử lại sau "
+                                f"{math.ceil(left / 60)} phút.")
+        user = await asyncio.get_running_loop().run_in_executor(None, users.authenticate, name,
+                                                                password)
+        if user is None:
+            locked = throttle.failure(name, address)
+            logger.warning("failed login for %r from %s%s", name, address,
+                           " (now locked)" if locked else "")
+            error = ("Tài khoản tạm khoá 15 phút do đăng nhập sai 5 lần." if locked
+                     else "Tên đăng nhập hoặc mật khẩu không đúng.")
+            return render(request, "login.html", status=429 if locked else 401, next=target,
+                          username=name, error=error)
+        throttle.success(name, address)
+        session = sessions.rotate(request.ctx.session)  # no session fixation
+        session.user, session.role = user.name, user.role
+        request.ctx.session, request.ctx.new_cookie = session, True
+        logger.info("login: %s (%s) from %s", user.name, user.role.value, address)
+        return redirect(target)
+
+    @app.post("/logout", error_format="html")
+    async def logout(request: Request):
+        request.ctx.session = sessions.rotate(request.ctx.session)
+        request.ctx.new_cookie = True
+        return redirect("/login")
+
+    # -- documents -------------------------------------------------------------------------------
+    @app.get("/", error_format="html")
+    async def home(request: Request):
+        return redirect("/documents")
+
+    @app.get("/documents", error_format="html")
+    async def documents(request: Request):
+        if denied := login_required(request):
+            return denied
+        args = {k: (request.args.get(k) or "").strip() for k in ("q", "type", "year", "place")}
+        try:
+            rows = library.rows(args["q"], args["type"], args["year"], args["place"])
+            facets = library.facets()
+            problem = None
+        except IndexError_ as exc:
+            rows, facets, problem = [], {"types": [], "years": [], "places": []}, str(exc)
+        return render(request, "documents.html", rows=rows, facets=facets, args=args,
+                      version=library.version(), problem=problem)
+
+    @app.get("/document", error_format="html")
+    async def document(request: Request):
+        if denied := login_required(request):
+            return denied
+        found = library.detail(request.args.get("id", ""))
+        if found is None:
+            raise NotFound("no such document")
+        row, chunks = found
+        return render(request, "document.html", row=row, chunks=chunks)
+
+    @app.get("/upload", error_format="html")
+    async def upload_form(request: Request):
+        if denied := editor_required(request):
+            return denied
+        return render(request, "upload.html", suffixes=UPLOAD_SUFFIXES, form={},
+                      limit_mb=config.max_upload_bytes / 1048576)
+
+    @app.post("/upload", error_format="html")
+    async def upload(request: Request):
+        if denied := editor_required(request):
+            return denied
+        upload_file = request.files.get("file") if request.files else None
+        form = {k: request.form.get(k, "") for k in EDITABLE_FIELDS}
+        if upload_file is None or not upload_file.name:
+            return render(request, "upload.html", status=400, suffixes=UPLOAD_SUFFIXES,
+                          form=form, limit_mb=config.max_upload_bytes / 1048576,
+                          error="Hãy chọn một tệp để tải lên.")
+        try:
+            result = await library.run(library.upload, upload_file.name, upload_file.body, form,
+                                       request.form.get("replace") == "1")
+        except ConsoleError as exc:
+            return render(request, "upload.html", status=400, suffixes=UPLOAD_SUFFIXES,
+                          form=form, limit_mb=config.max_upload_bytes / 1048576, error=str(exc))
+        session: Session = request.ctx.session
+        logger.info("%s uploaded %s", session.user, result.doc_id)
+        session.flash("ok", f"Đã tải lên và nạp “{result.doc_id}” "
+                            f"({result.report.total_chunks} đoạn trong chỉ mục). Trợ lý trả lời "
+                            "được từ văn bản này ngay.")
+        for note in result.warnings:
+            session.flash("warn", f"Lưu ý khi đọc tệp: {note}")
+        return redirect("/document?" + urlencode({"id": result.doc_id}))
+
+    @app.post("/document/delete", error_format="html")
+    async def delete(request: Request):
+        if denied := editor_required(request):
+            return denied
+        doc_id = request.form.get("id", "")
+        session: Session = request.ctx.session
+        try:
+            await library.run(library.delete, doc_id)
+        except ConsoleError as exc:
+            session.flash("error", str(exc))
+            return redirect("/documents")
+        logger.info("%s deleted %s", session.user, doc_id)
+        session.flash("ok", f"Đã xoá “{doc_id}” khỏi chỉ mục (tệp được giữ trong "
+                            "thư mục .deleted để khôi phục khi cần).")
+        return redirect("/documents")
+
+    @app.get("/document/edit", error_format="html")
+    async def edit_form(request: Request):
+        if denied := editor_required(request):
+            return denied
+        found = library.detail(request.args.get("id", ""))
+        if found is None:
+            raise NotFound("no such document")
+        row, _ = found
+        meta = row.document.meta
+        form = {k: getattr(meta, k) for k in EDITABLE_FIELDS}
+        form["places"] = ", ".join(meta.places)
+        form["year"] = meta.year or ""
+        return render(request, "edit.html", row=row, form=form)
+
+    @app.post("/document/edit", error_format="html")
+    async def edit(request: Request):
+        if denied := editor_required(request):
+            return denied
+        doc_id = request.form.get("id", "")
+        found = library.detail(doc_id)
+        if found is None:
+            raise NotFound("no such document")
+        form = {k: request.form.get(k, "") for k in EDITABLE_FIELDS}
+        try:
+            await library.run(library.update_metadata, doc_id, form)
+        except ConsoleError as exc:
+            return render(request, "edit.html", status=400, row=found[0], form=form,
+                          error=str(exc))
+        session: Session = request.ctx.session
+        logger.info("%s corrected the metadata of %s", session.user, doc_id)
+        session.flash("ok", "Đã lưu siêu dữ liệu và nạp lại văn bản.")
+        return redirect("/document?" + urlencode({"id": doc_id}))
+
+    # -- questions -------------------------------------------------------------------------------
+    def question_filter(request: Request) -> tuple[LogFilter, dict[str, str]]:
+        args = {k: (request.args.get(k) or "").strip()
+                for k in ("channel", "from", "to", "declined", "unhelpful", "q")}
+        start = _day_start(args["from"]) if args["from"] else None
+        end = None
+        if args["to"] and _day_start(args["to"]) is not None:
+            end = time.mktime((date.fromisoformat(args["to"]) + timedelta(days=1)).timetuple())
+        flt = LogFilter(channel=args["channel"] or None, start=start, end=end,
+                        declined=True if args["declined"] == "1" else None,
+                        unhelpful_only=args["unhelpful"] == "1", text=args["q"] or None,
+                        limit=500)
+        return flt, args
+
+    @app.get("/questions", error_format="html")
+    async def questions(request: Request):
+        if denied := login_required(request):
+            return denied
+        flt, args = question_filter(request)
+        rows = await asyncio.get_running_loop().run_in_executor(None, qlog.query, flt)
+        channels = await asyncio.get_running_loop().run_in_executor(None, qlog.channels)
+        return render(request, "questions.html", rows=rows, args=args, channels=channels,
+                      export=f"/questions.csv?{urlencode(args)}")
+
+    @app.get("/questions.csv", error_format="html")
+    async def questions_csv(request: Request):
+        if denied := login_required(request):
+            return denied
+        flt, _ = question_filter(request)
+        raw = await asyncio.get_running_loop().run_in_executor(None, qlog.to_csv, flt)
+        text = _spreadsheet_safe(raw)
+        name = f"cau-hoi-{time.strftime('%Y%m%d-%H%M')}.csv"
+        return response.text(text, content_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    # -- the widget, its demo page, health -------------------------------------------------------
+    app.static("/widget", str(config.widget_dir), name="widget")
+    app.static("/static", str(_STATIC), name="console_static")
+
+    @app.get("/demo", error_format="html")
+    async def demo(request: Request):
+        page = (config.widget_dir / "demo.html").read_text(encoding="utf-8")
+        attr = f'data-rasa-url="{escape(config.rasa_url, quote=True)}"'
+        return response.html(page.replace(_DEMO_URL_ATTR, attr))
+
+    @app.get("/health", error_format="html")
+    async def health(request: Request):
+        return response.json({"status": "ok", "index_version": library.version()})
+
+    @app.after_server_stop
+    async def close(app_: Sanic, _loop) -> None:
+        library.close()
+
+    return app
