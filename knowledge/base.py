@@ -14,9 +14,10 @@ import numpy as np
 
 from knowledge.config import KnowledgeConfig
 from knowledge.places import same_place
+from knowledge.retrieval.ann import build_dense_index
 from knowledge.retrieval.base import SearchMode
-from knowledge.retrieval.dense import DenseIndex, Embedder
-from knowledge.retrieval.fusion import reciprocal_rank_fusion
+from knowledge.retrieval.dense import Embedder
+from knowledge.retrieval.fusion_variants import fuse
 from knowledge.retrieval.sparse import BM25Index
 from knowledge.schema import Answer, Document, Hit
 from knowledge.store import IndexData, current_version, read_index
@@ -42,10 +43,10 @@ class SearchFilters:
 class _Loaded:
     """One loaded index version with its retrievers."""
 
-    def __init__(self, data: IndexData) -> None:
+    def __init__(self, data: IndexData, exact_threshold: int) -> None:
         self.data = data
         self.bm25 = BM25Index().fit(data.terms)
-        self.dense = DenseIndex(data.embeddings)
+        self.dense = build_dense_index(data.embeddings, exact_threshold=exact_threshold)
         self.doc_rows = np.array([c.doc_id for c in data.chunks], dtype=object)
 
 
@@ -69,7 +70,7 @@ class KnowledgeBase:
                     data = read_index(self.config.index_dir, expected_model=self.config.model)
                     if self._loaded is not None:
                         logger.info("index changed: loading version %s", data.version)
-                    self._loaded = _Loaded(data)
+                    self._loaded = _Loaded(data, self.config.exact_threshold)
         return self._loaded
 
     def documents(self) -> list[Document]:
@@ -127,7 +128,7 @@ class KnowledgeBase:
         if len(rankings) == 1:
             ranked = rankings[0]
         else:
-            ranked = reciprocal_rank_fusion(rankings, weights, k=self.config.rrf_k)
+            ranked = fuse(rankings, self.config.fusion, weights, rrf_k=self.config.rrf_k)
         return [Hit(loaded.data.chunks[row], score) for row, score in ranked[:k]]
 
     # -- answers --------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from knowledge.chunking import ChunkingConfig
+from knowledge.retrieval.fusion_variants import FusionMode
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_DIR = PROJECT_ROOT / "var" / "models" / "multilingual-e5-small"
@@ -21,9 +22,12 @@ class KnowledgeConfig:
         model: sentence-transformers name or path of the embedding model.
         index_dir: the index folder (see :mod:`knowledge.store`).
         chunking: chunk sizes.
-        rrf_k: the constant of reciprocal-rank fusion.
+        fusion: how BM25 and dense rankings are combined (z-score convex combination by
+            default: measured best on ALQAC-22 and -23, see docs/benchmarks.md; or rrf, minmax).
+        rrf_k: the constant of reciprocal-rank fusion (fusion=rrf only).
         sparse_weight / dense_weight: weights of the BM25 and dense rankings in the fusion.
         candidates: how many hits each retriever contributes before fusion.
+        exact_threshold: dense search is exact below this many chunks, HNSW from there on.
         decline_threshold: answers whose confidence falls below this are declined.
         today: the date "năm nay" resolves against (None = the real today).
     """
@@ -31,14 +35,18 @@ class KnowledgeConfig:
     model: str = str(DEFAULT_MODEL_DIR)
     index_dir: Path = DEFAULT_INDEX_DIR
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
+    fusion: FusionMode = FusionMode.ZSCORE
     rrf_k: int = 60
-    sparse_weight: float = 1.0
-    dense_weight: float = 1.0
-    candidates: int = 50
+    sparse_weight: float = 0.6
+    dense_weight: float = 0.4
+    candidates: int = 100
+    exact_threshold: int = 200_000
     decline_threshold: float = 0.35
     today: date | None = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.fusion, FusionMode):
+            object.__setattr__(self, "fusion", FusionMode.from_str(str(self.fusion)))
         if not self.model:
             raise ValueError("model must name a sentence-transformers model or folder")
         if self.rrf_k < 1:
@@ -62,6 +70,8 @@ class KnowledgeConfig:
             values["index_dir"] = Path(os.environ["KB_INDEX"])
         if os.environ.get("KB_DECLINE_THRESHOLD"):
             values["decline_threshold"] = float(os.environ["KB_DECLINE_THRESHOLD"])
+        if os.environ.get("KB_FUSION"):
+            values["fusion"] = FusionMode.from_str(os.environ["KB_FUSION"])
         if os.environ.get("KB_TODAY"):
             values["today"] = date.fromisoformat(os.environ["KB_TODAY"])
         values.update({k: v for k, v in overrides.items() if v is not None})
