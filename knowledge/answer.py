@@ -121,7 +121,8 @@ def split_sentences(passage: str) -> list[str]:
     return out
 
 
-def _content_terms(kb: KnowledgeBase, question: str) -> dict[str, float]:
+def _content_terms(kb: KnowledgeBase, question: str,
+                   focus_weight: float = 3.0) -> dict[str, float]:
     """Folded content syllables of the question → weight (2 for the words next to the question
     word, which say what is asked: "cơ quan nào **chủ trì**"; 1 otherwise)."""
     words = [w for w in kb.analyzer.words(question) if "_" not in w]
@@ -132,7 +133,8 @@ def _content_terms(kb: KnowledgeBase, question: str) -> dict[str, float]:
     for i, w in enumerate(folded):
         if _WH.fullmatch(w):
             focus.update(x for x in folded[max(0, i - 2): i + 3] if x not in _QUESTION_WORDS)
-    return {FOLDED_PREFIX + w: (2.0 if w in focus else 1.0) for w in dict.fromkeys(content)}
+    return {FOLDED_PREFIX + w: (focus_weight if w in focus else 1.0)
+            for w in dict.fromkeys(content)}
 
 
 _ASKS_SIGNER = re.compile(r"\bky\b")
@@ -193,11 +195,12 @@ class Answerer:
     """Extracts answers from a :class:`KnowledgeBase`'s search results."""
 
     def __init__(self, kb: KnowledgeBase, top_chunks: int = 8, rerank_sentences: int = 12,
-                 dense_weight: float = 5.0) -> None:
+                 dense_weight: float = 2.0, focus_weight: float = 3.0) -> None:
         self.kb = kb
         self.top_chunks = top_chunks
         self.rerank_sentences = rerank_sentences
         self.dense_weight = dense_weight
+        self.focus_weight = focus_weight
         self.candidates: list[Sentence] = []
 
     def answer(self, question: str, filters: SearchFilters | None = None) -> Answer:
@@ -208,7 +211,7 @@ class Answerer:
                 "Xin lỗi, tôi không tìm thấy thông tin này trong các văn bản hiện có.",
                 declined=True, kind=analysis.kind.value,
             )
-        terms = _content_terms(self.kb, question)
+        terms = _content_terms(self.kb, question, self.focus_weight)
         loaded = self.kb._index()
         idf = {t: loaded.bm25.term_idf(t) * w for t, w in terms.items()}
         total = sum(idf.values()) or 1.0

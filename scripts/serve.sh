@@ -66,13 +66,15 @@ if [ "$CONSOLE_PORT" != off ]; then
   echo $! > "$RUN_DIR/console.pid"
 fi
 
+# In the background + `wait`, so that Ctrl-C or SIGTERM during start-up stops everything at once.
 .venv/kb/bin/python scripts/wait_ready.py --rasa "http://$HOST:$RASA_PORT" \
   --actions "http://127.0.0.1:$ACTION_PORT" --timeout "${READY_TIMEOUT:-300}" \
-  --pids "$(cat "$RUN_DIR/rasa.pid")" "$(cat "$RUN_DIR/actions.pid")" || {
+  --pids "$(cat "$RUN_DIR/rasa.pid")" "$(cat "$RUN_DIR/actions.pid")" &
+if ! wait $!; then
   echo "error: the servers did not become ready; see $LOG_DIR/rasa.log and $LOG_DIR/actions.log" >&2
   tail -n 20 "$LOG_DIR/rasa.log" "$LOG_DIR/actions.log" >&2 || true
   exit 1
-}
+fi
 
 cat <<MSG
 
