@@ -43,14 +43,15 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 pipq() { "$@" 2> >(grep -v -E "is ignored: it is neither a file nor a directory|DEPRECATION: .* legacy 'setup.py install'|pip 23.1 will enforce|pypa/pip/issues/8559" >&2); }
 
 # --- Rasa server venv (Python 3.10) -------------------------------------------------------
-if stamp_ok rasa requirements/rasa.txt requirements/rasa-dev.txt; then
+if stamp_ok rasa requirements/rasa.txt requirements/rasa-dev.txt requirements/rasa-nlu.txt; then
   log "Rasa venv up to date (.venv/rasa)"
 else
   log "Creating Rasa venv on $PY310 (rasa 3.6.21, ~2-3 min the first time)"
   [ -x "$VENVS/rasa/bin/python" ] || "$PY310" -m venv "$VENVS/rasa"
-  pipq "$VENVS/rasa/bin/pip" install -q -r requirements/rasa.txt -r requirements/rasa-dev.txt
+  pipq "$VENVS/rasa/bin/pip" install -q -r requirements/rasa.txt -r requirements/rasa-dev.txt \
+    -r requirements/rasa-nlu.txt
   "$VENVS/rasa/bin/pip" check >/dev/null || die "pip check failed in .venv/rasa"
-  stamp_write rasa requirements/rasa.txt requirements/rasa-dev.txt
+  stamp_write rasa requirements/rasa.txt requirements/rasa-dev.txt requirements/rasa-nlu.txt
 fi
 
 # --- Knowledge / action server venv (Python 3.11) -----------------------------------------

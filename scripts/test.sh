@@ -10,7 +10,8 @@ if ! command -v chromium >/dev/null; then
   echo "[test] installing Debian's chromium for the browser tests"
   (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-color-emoji) >/dev/null
 fi
-echo "[test] pytest: Rasa channels (Rasa venv)"
-.venv/rasa/bin/python -m pytest -q -p no:cacheprovider tests/channels
+echo "[test] pytest: Rasa channels and NLU components (Rasa venv)"
+.venv/rasa/bin/python -m pytest -q -p no:cacheprovider tests/channels tests/bot/rasa_venv
 echo "[test] pytest: knowledge, actions, dialogue, end to end (knowledge venv)"
-exec .venv/kb/bin/python -m pytest -p no:cacheprovider --ignore=tests/channels "$@"
+exec .venv/kb/bin/python -m pytest -p no:cacheprovider --ignore=tests/channels \
+  --ignore=tests/bot/rasa_venv "$@"

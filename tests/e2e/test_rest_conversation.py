@@ -62,7 +62,7 @@ class Servers:
         env = {**os.environ, "RASA_PORT": str(self.rasa_port),
                "ACTION_PORT": str(self.action_port), "KB_INDEX": str(self.index),
                "RASA_TRACKER_DB": str(self.state / "tracker.db"),
-               "KB_QUESTION_LOG": str(self.state / "questions.db"),
+               "KB_QUESTION_LOG": str(self.state / "questions.db"), "CONSOLE_PORT": "off",
                "RUN_DIR": str(self.state / "run"), "LOG_DIR": str(self.state / "logs")}
         self.proc = subprocess.Popen(["bash", "scripts/serve.sh", self.model], cwd=ROOT, env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -1,0 +1,1 @@
+"""Custom Rasa NLU components (named by their dotted path in ``config.yml``)."""
