@@ -24,6 +24,7 @@ import os
 import shutil
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,7 +156,9 @@ def write_index(index_dir: Path, model: str, dimension: int, documents: list[Sto
     hashes = {d.document.id: d.text_hash for d in documents}
     manifest = Manifest(FORMAT_VERSION, model_identity(model), int(dimension),
                         corpus_hash(hashes), len(documents), len(chunks), time.time())
-    version = f"{time.strftime('%Y%m%d-%H%M%S')}-{manifest.corpus_hash[:8]}-{os.getpid()}"
+    # unique even for two writes of the same corpus in the same second by the same process
+    version = (f"{time.strftime('%Y%m%d-%H%M%S')}-{manifest.corpus_hash[:8]}-{os.getpid()}-"
+               f"{uuid.uuid4().hex[:6]}")
     tmp = Path(tempfile.mkdtemp(prefix=".incoming-", dir=versions))
     try:
         with open(tmp / "documents.jsonl", "w", encoding="utf-8") as fh:
