@@ -23,6 +23,7 @@ from knowledge.metadata import (
     type_of_number,
 )
 from knowledge.question import QuestionAnalysis, QuestionKind, analyze
+from knowledge.reply import vn_date
 from knowledge.schema import Answer, Chunk, Citation, Document, Hit
 from knowledge.text.segment import FOLDED_PREFIX
 from knowledge.text.vietnamese import STOPWORDS, fold_diacritics
@@ -373,7 +374,7 @@ class Answerer:
                 kind_name = type_of_number(number) or "Văn bản"
                 at = sentence.find(number) + len(number)
                 dates = [d for pos, d in parse_dates(sentence) if 0 <= pos - at <= 25]
-                when = f" ngày {_vn_date(dates[0].isoformat())}" if dates else ""
+                when = f" ngày {vn_date(dates[0].isoformat())}" if dates else ""
                 return f"{kind_name} số {number}{when}. {sentence}"
         if kind == QuestionKind.NUMBER:
             clause = _clause_with(sentence, _PERCENT) or _clause_with(sentence, _FIGURE)
@@ -440,9 +441,4 @@ def _shorten(text: str, limit: int) -> str:
         return text
     cut = text.rfind(" ", 0, limit)
     return text[: cut if cut > 0 else limit] + " …"
-
-
-def _vn_date(iso: str) -> str:
-    y, m, d = iso.split("-")
-    return f"{int(d)}/{int(m)}/{y}"
 

@@ -7,6 +7,7 @@ import re
 
 from knowledge.metadata import type_of_number
 from knowledge.places import find_places
+from knowledge.reply import vn_date
 from knowledge.schema import Answer, Citation, Document
 from knowledge.text.vietnamese import fold_diacritics
 
@@ -84,7 +85,7 @@ def describe_document(doc: Document, field_name: str) -> Answer:
                    if meta.signer else ""),
         "issuer": (meta.issuer, f"{label} do {meta.issuer} ban hành." if meta.issuer else ""),
         "number": (meta.number, f"Văn bản đó là {label}." if meta.number else ""),
-        "date": (meta.date, f"{label} ban hành ngày {_vn(meta.date)}." if meta.date else ""),
+        "date": (meta.date, f"{label} ban hành ngày {vn_date(meta.date)}." if meta.date else ""),
     }
     value, text = values[field_name]
     citation = Citation(doc.id, meta.title, meta.number, meta.date, meta.title, meta.doc_type,
@@ -97,8 +98,3 @@ def describe_document(doc: Document, field_name: str) -> Answer:
 
 def _signer(name: str, title: str) -> str:
     return f"{name} ({title})" if title else name
-
-
-def _vn(iso: str) -> str:
-    y, m, d = iso.split("-")
-    return f"{int(d)}/{int(m)}/{y}"

@@ -6,7 +6,8 @@ from knowledge.metadata import type_of_number
 from knowledge.schema import Answer, Citation
 
 
-def _vn_date(iso: str) -> str:
+def vn_date(iso: str) -> str:
+    """``"2018-04-13"`` → ``"13/4/2018"`` (anything else is returned unchanged)."""
     parts = iso.split("-")
     if len(parts) != 3:
         return iso
@@ -21,12 +22,12 @@ def describe_source(c: Citation) -> str:
         kind = type_of_number(c.number) or (c.doc_type if c.doc_type != "Tin tức" else "Văn bản")
         parts = [f"{kind} số {c.number}"]
         if c.date:
-            parts.append(f"ngày {_vn_date(c.date)}")
+            parts.append(f"ngày {vn_date(c.date)}")
         if c.issuer:
             parts.append(f"của {c.issuer}")
         return " ".join(parts)
     if c.title:
-        when = f" ({_vn_date(c.date)})" if c.date else ""
+        when = f" ({vn_date(c.date)})" if c.date else ""
         return f"bài “{c.title}”{when}"
     return c.doc_id
 

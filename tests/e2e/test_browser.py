@@ -138,14 +138,6 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def rasa_model() -> str:
-    done = subprocess.run(["bash", "scripts/train.sh"], cwd=ROOT, capture_output=True, text=True,
-                          timeout=1800)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout.strip().splitlines()[-1]
-
-
-@pytest.fixture(scope="module")
 def stack(rasa_model, model_dir, tmp_path_factory):
     state = tmp_path_factory.mktemp("browser")
     index = state / "index"

@@ -29,14 +29,6 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def rasa_model() -> str:
-    done = subprocess.run(["bash", "scripts/train.sh"], cwd=ROOT, capture_output=True, text=True,
-                          timeout=1800)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout.strip().splitlines()[-1]
-
-
-@pytest.fixture(scope="module")
 def seed_index(tmp_path_factory, model_dir) -> Path:
     index = tmp_path_factory.mktemp("e2e") / "index"
     done = subprocess.run([sys.executable, "-m", "knowledge.cli", "ingest", "data/documents",
