@@ -352,7 +352,8 @@ async def test_persistent_5xx_gives_up_after_max_attempts(channel_server, zalo_c
             await channel.wait_for_pending(timeout=10)
     assert len(fake_zalo.message_calls) == 3
     times = [call["at"] for call in fake_zalo.message_calls]
-    assert times[1] - times[0] >= 0.05 and times[2] - times[1] >= 0.1  # exponential
+    # asyncio may wake a sleep up to its clock resolution early: allow 10 ms of slack.
+    assert times[1] - times[0] >= 0.04 and times[2] - times[1] >= 0.09  # exponential
     assert fake_zalo.delivered == []
     assert "not delivered" in caplog.text and "HTTP 503" in caplog.text
 
