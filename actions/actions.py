@@ -90,10 +90,11 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(text=KB_UNAVAILABLE)
             return []
         answer, question = answer
+        reply = render_reply(answer, document_url_base=kb.config.document_url_base)
         if answer.declined:
-            dispatcher.utter_message(text=render_reply(answer))
+            dispatcher.utter_message(text=reply)
         else:  # quick replies to rate the answer (the web widget and Telegram show them)
-            dispatcher.utter_message(text=render_reply(answer), buttons=list(FEEDBACK_BUTTONS))
+            dispatcher.utter_message(text=reply, buttons=list(FEEDBACK_BUTTONS))
         log = self._log or get_question_log()
         answer_id = log.record(
             question=text, answer=answer.text, declined=answer.declined,

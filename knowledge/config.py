@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from knowledge.chunking import ChunkingConfig
 from knowledge.retrieval.fusion_variants import FusionMode
@@ -30,6 +31,9 @@ class KnowledgeConfig:
         exact_threshold: dense search is exact below this many chunks, HNSW from there on.
         decline_threshold: answers whose confidence falls below this are declined.
         today: the date "năm nay" resolves against (None = the real today).
+        document_url_base: the public address of the console (``http://host:8080``); replies
+            link a cited document without an http(s) source of its own to its page there
+            (``<base>/van-ban/<id>``). Empty: no such link.
     """
 
     model: str = str(DEFAULT_MODEL_DIR)
@@ -43,6 +47,7 @@ class KnowledgeConfig:
     exact_threshold: int = 200_000
     decline_threshold: float = 0.35
     today: date | None = None
+    document_url_base: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.fusion, FusionMode):
@@ -59,10 +64,19 @@ class KnowledgeConfig:
             raise ValueError(f"candidates must be >= 1, got {self.candidates}")
         if not 0 <= self.decline_threshold <= 1:
             raise ValueError(f"decline_threshold must be in [0, 1], got {self.decline_threshold}")
+        if self.document_url_base:
+            parts = urlsplit(self.document_url_base)
+            if (parts.scheme not in ("http", "https") or not parts.netloc or parts.query
+                    or parts.fragment):
+                raise ValueError("document_url_base must be an http(s) address without query "
+                                 f"or fragment, e.g. http://127.0.0.1:8080; got "
+                                 f"{self.document_url_base!r}")
+            object.__setattr__(self, "document_url_base", self.document_url_base.rstrip("/"))
 
     @classmethod
     def from_env(cls, **overrides) -> KnowledgeConfig:
-        """Read ``KB_MODEL``, ``KB_INDEX``, ``KB_DECLINE_THRESHOLD``, ``KB_TODAY`` (YYYY-MM-DD)."""
+        """Read ``KB_MODEL``, ``KB_INDEX``, ``KB_DECLINE_THRESHOLD``, ``KB_FUSION``, ``KB_TODAY``
+        (YYYY-MM-DD) and ``KB_DOCUMENT_URL_BASE``."""
         values: dict = {}
         if os.environ.get("KB_MODEL"):
             values["model"] = os.environ["KB_MODEL"]
@@ -74,6 +88,8 @@ class KnowledgeConfig:
             values["fusion"] = FusionMode.from_str(os.environ["KB_FUSION"])
         if os.environ.get("KB_TODAY"):
             values["today"] = date.fromisoformat(os.environ["KB_TODAY"])
+        if os.environ.get("KB_DOCUMENT_URL_BASE"):
+            values["document_url_base"] = os.environ["KB_DOCUMENT_URL_BASE"].strip()
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from knowledge.metadata import type_of_number
 from knowledge.schema import Answer, Citation
+
+DOCUMENT_PAGE_PATH = "/van-ban"
+"""Where the console serves its public, read-only page of each document."""
 
 
 def vn_date(iso: str) -> str:
@@ -32,10 +37,46 @@ def describe_source(c: Citation) -> str:
     return c.doc_id
 
 
-def render_reply(answer: Answer) -> str:
-    """Answer first, then "Nguồn:" with the document and a short verbatim quote.
+def document_page_url(base: str, doc_id: str) -> str:
+    """The public page of a document: ``<base>/van-ban/<id>``, every part of the id
+    percent-encoded and its ``/`` kept (ids are relative paths).
+
+    Ids a browser would rewrite in a path (an empty, ``.`` or ``..`` segment) go in the query
+    instead: ``<base>/van-ban?id=<id>``. A final ``.`` is encoded too, so that the link still
+    ends with the id when a chat client trims sentence punctuation after a URL.
+
+    >>> document_page_url("http://127.0.0.1:8080", "thư mục/Quyết định 1331.md")
+    'http://127.0.0.1:8080/van-ban/th%C6%B0%20m%E1%BB%A5c/Quy%E1%BA%BFt%20%C4%91%E1%BB%8Bnh%201331.md'
+    """
+    base = base.rstrip("/")
+    if any(part in ("", ".", "..") for part in doc_id.split("/")):
+        return f"{base}{DOCUMENT_PAGE_PATH}?id={quote(doc_id, safe='')}"
+    path = quote(doc_id, safe="/")
+    if path.endswith("."):
+        path = path[:-1] + "%2E"
+    return f"{base}{DOCUMENT_PAGE_PATH}/{path}"
+
+
+def source_url(c: Citation, document_url_base: str = "") -> str:
+    """Where a reader can open the cited document: its own http(s) address when it has one,
+    else its page on the console when ``document_url_base`` is set, else ``""``."""
+    if c.source.startswith(("http://", "https://")):
+        return c.source
+    if document_url_base and c.doc_id:
+        return document_page_url(document_url_base, c.doc_id)
+    return ""
+
+
+def render_reply(answer: Answer, document_url_base: str = "") -> str:
+    """Answer first, then "Nguồn:" with the document (and its address in parentheses when it
+    has one, see :func:`source_url`) and a short verbatim quote.
 
     A decline says so plainly and lists up to three closest documents.
+
+    Args:
+        answer: what :meth:`knowledge.base.KnowledgeBase.ask` returned.
+        document_url_base: the public address of the console (``KB_DOCUMENT_URL_BASE``), so
+            that documents without an address of their own link to their page there.
     """
     lines = [answer.text]
     if answer.declined:
@@ -45,9 +86,8 @@ def render_reply(answer: Answer) -> str:
                 lines.append(f"• {describe_source(c)}")
         return "\n".join(lines)
     for c in answer.citations[:1]:
-        lines.append(f"Nguồn: {describe_source(c)}")
+        url = source_url(c, document_url_base)
+        lines.append(f"Nguồn: {describe_source(c)}" + (f" ({url})" if url else ""))
         if c.quote and c.quote not in answer.text:
             lines.append(f"Trích: “{c.quote}”")
-        if c.source.startswith(("http://", "https://")):
-            lines.append(f"Xem: {c.source}")
     return "\n".join(lines)
