@@ -9,10 +9,11 @@ import itertools
 import logging
 import math
 import time
+import unicodedata
 from datetime import date, datetime, timedelta
 from html import escape
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sanic import Request, Sanic, response
@@ -26,10 +27,12 @@ from console.documents import (
     UPLOAD_SUFFIXES,
     ConsoleError,
     DocumentLibrary,
+    passages,
 )
 from console.security import LoginThrottle, Session, SessionStore
 from console.users import UserStore
 from knowledge.question_log import LogFilter, QuestionLog
+from knowledge.reply import DOCUMENT_PAGE_PATH, document_page_url
 from knowledge.store import IndexError_
 
 logger = logging.getLogger(__name__)
@@ -60,6 +63,11 @@ def _spreadsheet_safe(text: str) -> str:
     return out.getvalue()
 
 
+def _is_public_document(path: str) -> bool:
+    """The public page of a document (no login, no console session)."""
+    return path == DOCUMENT_PAGE_PATH or path.startswith(DOCUMENT_PAGE_PATH + "/")
+
+
 def _day_start(value: str) -> float | None:
     try:
         return time.mktime(date.fromisoformat(value).timetuple())
@@ -86,7 +94,8 @@ def create_app(config: ConsoleConfig, library: DocumentLibrary | None = None,
     env = Environment(loader=FileSystemLoader(_TEMPLATES),
                       autoescape=select_autoescape(["html"], default=True),
                       trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(labels=FIELD_LABELS, editable_fields=EDITABLE_FIELDS)
+    env.globals.update(labels=FIELD_LABELS, editable_fields=EDITABLE_FIELDS,
+                       public_page=lambda doc_id: document_page_url("", doc_id))
     env.filters["datetime"] = lambda ts: time.strftime("%d/%m/%Y %H:%M", time.localtime(ts))
     env.filters["vndate"] = (lambda iso: datetime.strptime(iso, "%Y-%m-%d").strftime("%d/%m/%Y")
                              if iso and len(iso) == 10 else iso)
@@ -103,6 +112,9 @@ def create_app(config: ConsoleConfig, library: DocumentLibrary | None = None,
     # -- sessions, CSRF, security headers ------------------------------------------------------
     @app.on_request
     async def load_session(request: Request):
+        if _is_public_document(request.path) and request.method == "GET":
+            request.ctx.session, request.ctx.new_cookie = None, False  # citizens: no cookie
+            return None
         session = sessions.get(request.cookies.get(COOKIE))
         request.ctx.new_cookie = session is None
         request.ctx.session = session or sessions.new()
@@ -173,7 +185,9 @@ def create_app(config: ConsoleConfig, library: DocumentLibrary | None = None,
 
     @app.exception(NotFound)
     async def not_found(request: Request, exc: NotFound):
-        if not hasattr(request.ctx, "session"):
+        if _is_public_document(request.path):
+            return public_not_found()
+        if getattr(request.ctx, "session", None) is None:
             request.ctx.session = sessions.new()
             request.ctx.new_cookie = True
         return render(request, "error.html", status=404, title="Không tìm thấy",
@@ -365,6 +379,38 @@ def create_app(config: ConsoleConfig, library: DocumentLibrary | None = None,
         name = f"cau-hoi-{time.strftime('%Y%m%d-%H%M')}.csv"
         return response.text(text, content_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    # -- the public page of a document, linked from the assistant's "Nguồn:" line -----------------
+    def public_page(name: str, status: int = 200, **context) -> HTTPResponse:
+        return response.html(env.get_template(name).render(**context), status=status)
+
+    def public_not_found() -> HTTPResponse:
+        return public_page("public_error.html", status=404, title="Không tìm thấy văn bản",
+                           message="Văn bản bạn tìm không có trong kho văn bản của Trợ lý CCHC "
+                                   "(có thể đã được gỡ bỏ hoặc đường dẫn không đúng).")
+
+    def public_document(doc_id: str) -> HTTPResponse:
+        try:
+            found = doc_id and (library.detail(doc_id)
+                                or library.detail(unicodedata.normalize("NFC", doc_id)))
+        except IndexError_ as exc:
+            logger.error("document page %r: index unavailable: %s", doc_id, exc)
+            return public_page("public_error.html", status=503, title="Tạm thời gián đoạn",
+                               message="Kho văn bản đang tạm thời không truy cập được. Bạn vui "
+                                       "lòng thử lại sau ít phút.")
+        if not found:
+            return public_not_found()
+        row, chunks = found
+        return public_page("public_document.html", document=row.document,
+                           passages=passages(row.document, chunks))
+
+    @app.get(DOCUMENT_PAGE_PATH, error_format="html")
+    async def public_document_by_query(request: Request):
+        return public_document(request.args.get("id", ""))
+
+    @app.get(DOCUMENT_PAGE_PATH + "/<doc_id:path>", error_format="html")
+    async def public_document_by_path(request: Request, doc_id: str):
+        return public_document(unquote(doc_id))  # Sanic leaves path parameters encoded
 
     # -- the widget, its demo page, health -------------------------------------------------------
     app.static("/widget", str(config.widget_dir), name="widget")

@@ -126,6 +126,31 @@ def render_with_header(fields: dict[str, str], body: str) -> str:
     return "\n".join(lines) + "\n---\n" + body.lstrip("\n")
 
 
+@dataclass(frozen=True)
+class Passage:
+    """A stretch of a document's text for its page; ``anchor`` (``"doan-3"``) is the HTML id
+    where indexed chunk ``#3`` starts, so ``/van-ban/<id>#doan-3`` opens at that passage."""
+
+    anchor: str
+    text: str
+
+
+def passages(doc: Document, chunks: list[Chunk]) -> list[Passage]:
+    """The whole text of ``doc`` cut where its chunks start (chunks may overlap; every
+    character is shown exactly once, in order)."""
+    starts: dict[int, str] = {}
+    for chunk in sorted(chunks, key=lambda c: c.start):
+        number = chunk.id.rpartition("#")[2]
+        if 0 <= chunk.start < len(doc.text) and number.isdigit():
+            starts.setdefault(chunk.start, f"doan-{number}")
+    cuts = sorted(starts)
+    out = [Passage("", doc.text[:cuts[0] if cuts else len(doc.text)])]
+    for n, start in enumerate(cuts):
+        end = cuts[n + 1] if n + 1 < len(cuts) else len(doc.text)
+        out.append(Passage(starts[start], doc.text[start:end]))
+    return [p for p in out if p.text or p.anchor]
+
+
 def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
