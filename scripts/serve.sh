@@ -2,6 +2,8 @@
 # Start the action server and the Rasa server, wait until both answer, then wait for Ctrl-C
 # (or `make stop`) and shut both down cleanly.
 #   RASA_PORT (5005), ACTION_PORT (5055), KB_INDEX (var/index), RASA_TRACKER_DB (var/tracker.db)
+#   KB_DOCUMENT_URL_BASE (http://$HOST:$CONSOLE_PORT): where the "Nguồn:" links of the answers
+#   point (the console's public /van-ban/<id> pages); set it to the address citizens reach.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -18,6 +20,10 @@ export KB_INDEX=${KB_INDEX:-$ROOT/var/index}
 export RASA_TRACKER_DB=${RASA_TRACKER_DB:-$ROOT/var/tracker.db}
 export KB_QUESTION_LOG=${KB_QUESTION_LOG:-$ROOT/var/questions.db}
 export ACTION_SERVER_HOST=127.0.0.1 ACTION_SERVER_PORT=$ACTION_PORT
+if [ -z "${KB_DOCUMENT_URL_BASE:-}" ] && [ "$CONSOLE_PORT" != off ]; then
+  case "$HOST" in 0.0.0.0|::) LINK_HOST=$(hostname) ;; *) LINK_HOST=$HOST ;; esac
+  export KB_DOCUMENT_URL_BASE="http://$LINK_HOST:$CONSOLE_PORT"  # the console serves /van-ban/<id>
+fi
 export RASA_TELEMETRY_ENABLED=false HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
 log() { printf '\033[1;34m[run]\033[0m %s\n' "$*"; }
@@ -64,6 +70,10 @@ if [ "$CONSOLE_PORT" != off ]; then
   .venv/kb/bin/python -m console --host "$HOST" --port "$CONSOLE_PORT" \
     --rasa-url "http://$HOST:$RASA_PORT" >"$LOG_DIR/console.log" 2>&1 &
   echo $! > "$RUN_DIR/console.pid"
+fi
+
+if [ -n "${KB_DOCUMENT_URL_BASE:-}" ]; then
+  log "Answers link their source documents to $KB_DOCUMENT_URL_BASE/van-ban/…"
 fi
 
 # In the background + `wait`, so that Ctrl-C or SIGTERM during start-up stops everything at once.

@@ -66,6 +66,19 @@ async def test_answers_with_source_and_remembers_the_document(seed_kb, question_
     assert logged[0].doc_id == "000_bd7401f5dd8b7167.txt" and not logged[0].declined
 
 
+async def test_the_source_links_the_document_page_when_a_base_url_is_set(seed_kb, question_log):
+    from dataclasses import replace
+
+    kb = KnowledgeBase(replace(seed_kb.config, document_url_base="http://127.0.0.1:8080"),
+                       embedder=seed_kb.embedder, analyzer=seed_kb.analyzer)
+    messages, _ = await run(ActionAnswerQuestion(kb, question_log), tracker(
+        "Năm 2018 tỉnh Quảng Bình kiểm tra công tác cải cách hành chính tại những đơn vị nào?"))
+    source = next(line for line in messages[0]["text"].splitlines()
+                  if line.startswith("Nguồn:"))
+    assert source == ("Nguồn: Quyết định số 1331/QĐ-UBND ngày 13/4/2018 của UBND tỉnh Quảng Bình "
+                      "(http://127.0.0.1:8080/van-ban/000_bd7401f5dd8b7167.txt)")
+
+
 async def test_follow_up_about_the_last_document(seed_kb, question_log):
     messages, slots = await run(ActionAnswerQuestion(seed_kb, question_log), tracker(
         "Văn bản đó do ai ban hành?", intent="follow_up",
