@@ -90,35 +90,113 @@ class Sentence:
     score: float = 0.0
 
 
-_LIST_LINE = re.compile(r"^(?:[-+•*–]|\d{1,2}[.)]|[a-zđ][.)])\s+")
 _WH = re.compile(r"\b(nao|ai|gi|bao nhieu|may|dau|khi nao|bao gio)\b")
 #: Question words and fillers, compared diacritic-free (folding only the unambiguous ones).
 _QUESTION_WORDS = {"nao", "gi", "bao", "nhieu", "may", "ai", "khong", "dau", "nhung", "cac", "la",
                    "duoc", "thi", "sao", "vay", "hoi", "cho", "biet", "toi", "ban", "xin", "o"}
 
 
+_LIST_LINE = re.compile(r"^(?:[-+•*–]|\d{1,2}[.)]|[a-zđ][.)])\s+")
+_HEADING_LINE = re.compile(
+    r"^(?:(?:Phần|PHẦN|Chương|CHƯƠNG|Mục|MỤC|Điều)\s+[IVXLC\d]+[a-z]?\b|[IVX]{1,5}\s*[.\-–]\s)")
+#: Opening words of a legal preamble clause ("Căn cứ …, / Ủy ban nhân dân tỉnh ban hành …").
+_PREAMBLE = re.compile(r"^(?:Căn cứ|Thực hiện|Theo đề nghị|Xét đề nghị|Theo)\b")
+_TERMINAL = ".:;!?"
+_MARKER = re.compile(r"\(?(?:\d{1,2}|[IVX]{1,5}|[a-zđ])[.)]")
+#: Where a sentence ends in running text: terminal punctuation before a space or line break,
+#: or a blank line.
+_SENTENCE_BOUNDARY = re.compile(r"[.;:!?](?=\s)|\n\s*\n")
+_ENDS_SENTENCE = re.compile(r"(?:[.;:!?]\s*|\n\s*\n\s*)$")
+
+
+def _is_heading(line: str) -> bool:
+    """A title or section heading line: mostly capitals, or a short numbered heading."""
+    letters = [c for c in line if c.isalpha()]
+    if not letters:
+        return True  # table rules and cell separators ("|", "-------")
+    if sum(c.isupper() for c in letters) / len(letters) > 0.6:
+        return True
+    return bool(len(line.split()) <= 8 and (_HEADING_LINE.match(line) or _LIST_LINE.match(line)))
+
+
+def _first_letter(line: str) -> str:
+    m = re.search(r"[^\W_]", line)
+    return m.group(0) if m else ""
+
+
+def _hard_wrapped(lines: list[str]) -> bool:
+    """Is this text wrapped at a fixed width (sentences continue on the next line)? Seen when
+    several lines end without punctuation and the next one goes on in lower case."""
+    breaks = sum(1 for a, b in zip(lines, lines[1:], strict=False)
+                 if a and b and a[-1] not in _TERMINAL and _first_letter(b).islower()
+                 and not _LIST_LINE.match(b))
+    return breaks >= 2 or (breaks >= 1 and len(lines) <= 4)
+
+
+def _continues(prev_unit: str, prev_line: str, line: str, wrapped: bool, blank: bool) -> bool:
+    """Does ``line`` continue the sentence that ``prev_line`` (the end of ``prev_unit``) cut?"""
+    if prev_line[-1:] in _TERMINAL or _LIST_LINE.match(line):
+        return False
+    first = _first_letter(line)
+    if not first or not line[:1].isalnum() and line[:1] not in "(\"“'":
+        return False  # table debris ("|", "-----")
+    if first.islower():
+        return True  # "…kế hoạch cải cách" / "hành chính năm 2019"
+    if blank or _is_heading(prev_line):
+        return False
+    if first.isdigit():
+        return True  # "…ngày" / "29/3/2012 của Ủy ban nhân dân tỉnh"
+    if not wrapped:
+        return False
+    # "…tỉnh Tuyên" / "Quang giai đoạn"; but a preamble clause ends at its comma:
+    # "Căn cứ …," / "Ủy ban nhân dân tỉnh ban hành kế hoạch …"
+    return not (prev_line.endswith(",") and _PREAMBLE.match(prev_unit))
+
+
+def _extends_list(unit: str, prev_line: str, line: str) -> bool:
+    """Does ``line`` belong to the list that ``unit`` announces ("…gồm:" / "- A;" / "- B")?"""
+    if _is_heading(line) and not _LIST_LINE.match(line):
+        return False  # "I. MỤC TIÊU" after "…cụ thể như sau:" opens a section, not an item
+    if prev_line.endswith(":"):
+        return True
+    return bool(_LIST_LINE.match(line) and (":" in unit or _LIST_LINE.match(unit)))
+
+
 def split_sentences(passage: str) -> list[str]:
-    """Sentences of a passage; a list stays one unit with its lead-in line ("…gồm:" + items)."""
+    """Sentences of a passage; a list stays one unit with its lead-in line ("…gồm:" + items).
+
+    Lines hard-wrapped at a fixed width (legal texts copied from web pages) are joined back
+    into their sentences first.
+    """
+    raw = passage.split("\n")
+    lines = [line.strip() for line in raw]
+    wrapped = _hard_wrapped([line for line in lines if line])
     units: list[str] = []
-    for line in passage.split("\n"):
-        line = line.strip()
+    prev_line = ""
+    blank = False
+    for line in lines:
         if not line:
+            blank = True
             continue
-        if units and line[:1].islower() and units[-1][-1:] not in ".:;!?" and not _LIST_LINE.match(
-                line):
-            units[-1] = units[-1] + " " + line  # a hard-wrapped line continues the sentence
-            continue
-        if units and (units[-1].endswith(":") or (
-                _LIST_LINE.match(line) and (":" in units[-1] or _LIST_LINE.match(units[-1])))):
+        if units and _continues(units[-1], prev_line, line, wrapped, blank):
+            units[-1] = units[-1] + " " + line
+        elif units and _extends_list(units[-1], prev_line, line):
             units[-1] = units[-1] + "\n" + line
         else:
             units.append(line)
+        prev_line, blank = line, False
     out = []
     for unit in units:
         if "\n" in unit:
             out.append(unit)
         else:
-            out.extend(s.strip() for s in _SENTENCE_SPLIT.split(unit) if len(s.strip()) > 2)
+            marker = ""
+            for piece in (s.strip() for s in _SENTENCE_SPLIT.split(unit)):
+                if _MARKER.fullmatch(piece):
+                    marker = piece + " "  # "1." / "I." opens the next sentence
+                elif len(piece) > 2:
+                    out.append(marker + piece)
+                    marker = ""
     return out
 
 
@@ -162,14 +240,15 @@ def _passage(doc: Document | None, chunk: Chunk) -> str:
         return chunk.text
     text = doc.text
     start, end = chunk.start, chunk.end
-    if start > 0 and text[start - 1] not in "\n":
-        prev = max(text.rfind(". ", 0, start), text.rfind("\n", 0, start))
-        if start - prev < 400:
-            start = prev + 1
-    if end < len(text) and text[end - 1] not in ".\n":
-        nxt = [i for i in (text.find(". ", end), text.find("\n", end)) if i >= 0]
-        if nxt and min(nxt) - end < 400:
-            end = min(nxt) + 1
+    head = text[max(0, start - 400): start]
+    if start > 0 and not _ENDS_SENTENCE.search(head):
+        cuts = list(_SENTENCE_BOUNDARY.finditer(head))
+        if cuts:
+            start = start - len(head) + cuts[-1].end()
+    if end < len(text) and text[end - 1] not in _TERMINAL:
+        m = _SENTENCE_BOUNDARY.search(text, end, min(len(text), end + 400))
+        if m:
+            end = m.start() + 1
     return text[start:end].strip()
 
 
