@@ -51,8 +51,10 @@ class TunedEmbedder(Embedder):
     ``threads``."""
 
     def __init__(self, model: str, batch_size: int = 32, quantize: bool = False,
-                 max_seq_length: int | None = None, threads: int | None = None) -> None:
-        super().__init__(model, batch_size=batch_size)
+                 max_seq_length: int | None = None, threads: int | None = None,
+                 precision: str = "fp32") -> None:
+        super().__init__(model, batch_size=batch_size, precision=precision,
+                         max_seq_length=None)
         self.quantize = quantize
         self.max_seq_length = max_seq_length
         self.threads = threads
@@ -82,14 +84,23 @@ SETTINGS: list[dict] = [
     {"name": "int8", "quantize": True},
     {"name": "int8 1 thread", "quantize": True, "threads": 1},
     {"name": "int8 max_seq 256", "quantize": True, "max_seq_length": 256},
+    {"name": "bf16 (AMX)", "precision": "bf16"},
+    {"name": "bf16 batch64", "precision": "bf16", "batch_size": 64},
+    {"name": "bf16 max_seq 256", "precision": "bf16", "max_seq_length": 256},
 ]
+
+
+def variant(setting: dict) -> tuple[bool, str]:
+    """Settings that need a differently loaded model: int8 or bf16."""
+    return bool(setting.get("quantize")), setting.get("precision", "fp32")
 
 
 def make_embedder(setting: dict) -> TunedEmbedder:
     return TunedEmbedder(MODEL, batch_size=setting.get("batch_size", 32),
                          quantize=setting.get("quantize", False),
                          max_seq_length=setting.get("max_seq_length"),
-                         threads=setting.get("threads", 2))
+                         threads=setting.get("threads", 2),
+                         precision=setting.get("precision", "fp32"))
 
 
 def encode(embedder: TunedEmbedder, texts: Sequence[str], unsorted: bool = False) -> np.ndarray:
@@ -105,14 +116,14 @@ def speed(settings: list[dict], texts: Sequence[str], repeats: int) -> list[dict
     all settings see the same load of a shared machine; the best run of each counts."""
     import torch
 
-    embedders = {False: make_embedder({}), True: make_embedder({"quantize": True})}
+    embedders = {variant(s): make_embedder(s) for s in settings}
     for embedder in embedders.values():
         embedder.embed_passages(texts[:8])  # load + warm up
     times: dict[str, list[float]] = {s["name"]: [] for s in settings}
     loads: dict[str, list[float]] = {s["name"]: [] for s in settings}
     for round_ in range(repeats):
         for setting in settings if round_ % 2 == 0 else settings[::-1]:
-            embedder = embedders[bool(setting.get("quantize"))]
+            embedder = embedders[variant(setting)]
             model = embedder._load()
             model.max_seq_length = setting.get("max_seq_length", 512)
             embedder.batch_size = setting.get("batch_size", 32)
@@ -207,13 +218,14 @@ def main(argv: list[str] | None = None) -> int:
         doc_of_row = [c.doc_id for c in data.chunks]
         reference = data.embeddings
         chosen = [SETTINGS[0]] + [s for s in settings if s is not SETTINGS[0] and (
-            s.get("quantize") or s.get("max_seq_length")) and s.get("threads") != 1]
-        full: dict[bool, np.ndarray] = {False: reference}
+            s.get("quantize") or s.get("max_seq_length") or s.get("precision"))
+            and s.get("threads") != 1 and not s.get("batch_size")]
+        full: dict[tuple[bool, str], np.ndarray] = {(False, "fp32"): reference}
         for setting in sorted(chosen, key=lambda s: bool(s.get("max_seq_length"))):
             row, vectors = quality(setting, texts, doc_of_row, questions, reference,
-                                   base=full.get(bool(setting.get("quantize"))))
+                                   base=full.get(variant(setting)))
             if not setting.get("max_seq_length"):
-                full[bool(setting.get("quantize"))] = vectors
+                full[variant(setting)] = vectors
             logger.info("%s", row)
             result["quality"].append(row)
         print(f"\nQuality on ALQAC-22 train (dense only, {len(texts)} chunks)")
