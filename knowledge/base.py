@@ -48,6 +48,7 @@ class _Loaded:
         self.bm25 = BM25Index().fit(data.terms)
         self.dense = build_dense_index(data.embeddings, exact_threshold=exact_threshold)
         self.doc_rows = np.array([c.doc_id for c in data.chunks], dtype=object)
+        self.aggregate = None  # knowledge.aggregate.AggregateAnswerer, built on first ask
 
 
 class KnowledgeBase:
@@ -134,6 +135,17 @@ class KnowledgeBase:
     # -- answers --------------------------------------------------------------------------
     def ask(self, question: str, filters: SearchFilters | None = None) -> Answer:
         """Answer ``question`` from the documents, or decline with the closest leads."""
+        from knowledge.aggregate import AggregateAnswerer
         from knowledge.answer import Answerer  # answer extraction only when asked
 
+        loaded = self._index()
+        if loaded.aggregate is None:
+            loaded.aggregate = AggregateAnswerer(
+                {doc_id: s.document for doc_id, s in loaded.data.documents.items()},
+                loaded.data.facts, self.config.today)
+        # questions over several documents (plans of a year, inspections compared, what is due
+        # in a quarter) are answered from the structured facts; the rest from passages
+        answer = loaded.aggregate.answer(question, place=filters.place if filters else None)
+        if answer is not None:
+            return answer
         return Answerer(self).answer(question, filters)

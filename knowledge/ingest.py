@@ -16,6 +16,7 @@ import numpy as np
 
 from knowledge.chunking import chunk_document
 from knowledge.config import KnowledgeConfig
+from knowledge.facts import DocumentFacts, extract_facts
 from knowledge.loaders import load_paths
 from knowledge.retrieval.dense import Embedder
 from knowledge.schema import Chunk, Document
@@ -81,11 +82,13 @@ class Indexer:
             incoming[doc.id] = doc
 
         old_docs: dict[str, StoredDocument] = {}
+        old_facts: dict[str, DocumentFacts] = {}
         old_chunks: dict[str, list[tuple[Chunk, list[str], np.ndarray]]] = {}
         if not rebuild:
             try:
                 data = read_index(self.config.index_dir, expected_model=self.config.model)
                 old_docs = data.documents
+                old_facts = data.facts
                 for row, chunk in enumerate(data.chunks):
                     old_chunks.setdefault(chunk.doc_id, []).append(
                         (chunk, data.terms[row], data.embeddings[row])
@@ -150,8 +153,13 @@ class Indexer:
         embeddings = np.vstack(rows) if rows else np.zeros((0, dimension), dtype=np.float32)
         changed = report.added or report.updated or report.removed or not old_docs
         if changed:
+            fresh_ids = {d.id for d in to_embed}
+            facts = {s.document.id: (extract_facts(s.document) if s.document.id in fresh_ids
+                                     else old_facts.get(s.document.id,
+                                                        DocumentFacts(s.document.id)))
+                     for s in documents}
             report.version = write_index(self.config.index_dir, self.config.model, dimension,
-                                         documents, chunks, all_terms, embeddings)
+                                         documents, chunks, all_terms, embeddings, facts)
         report.total_documents = len(documents)
         report.total_chunks = len(chunks)
         return report

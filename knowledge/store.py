@@ -9,6 +9,7 @@ Layout::
         documents.jsonl       one document per line (id, text, meta, text hash)
         chunks.jsonl          one chunk per line (+ its BM25 terms)
         embeddings.npy        float32 (chunks × dimension), row i = chunk i
+        facts.jsonl           structured facts per document (knowledge.facts)
 
 A version is written completely in a temporary folder, fsynced, renamed into ``versions/``,
 and only then named in ``CURRENT`` via ``os.replace``: a crash at any point leaves the previous
@@ -25,11 +26,12 @@ import shutil
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from knowledge.facts import DocumentFacts, extract_all
 from knowledge.schema import Chunk, Document, DocumentMeta
 
 logger = logging.getLogger(__name__)
@@ -80,6 +82,8 @@ class IndexData:
     terms: list[list[str]]
     embeddings: np.ndarray
     version: str
+    #: structured facts of each document (:mod:`knowledge.facts`), extracted at ingest
+    facts: dict[str, DocumentFacts] = field(default_factory=dict)
 
 
 def text_hash(doc: Document) -> str:
@@ -144,12 +148,22 @@ def read_index(index_dir: Path, expected_model: str | None = None) -> IndexData:
     if len(embeddings) != len(chunks):
         raise IndexMismatch(f"index {index_dir} is inconsistent: {len(chunks)} chunks, "
                             f"{len(embeddings)} embeddings; rebuild it")
-    return IndexData(manifest, documents, chunks, terms, embeddings, version)
+    facts_file = vdir / "facts.jsonl"
+    if facts_file.exists():
+        with open(facts_file, encoding="utf-8") as fh:
+            facts = {f.doc_id: f for f in (DocumentFacts.from_dict(json.loads(line))
+                                            for line in fh)}
+    else:  # a version written before facts were stored: extract them now (no model needed)
+        facts = extract_all(s.document for s in documents.values())
+    return IndexData(manifest, documents, chunks, terms, embeddings, version, facts)
 
 
 def write_index(index_dir: Path, model: str, dimension: int, documents: list[StoredDocument],
-                chunks: list[Chunk], terms: list[list[str]], embeddings: np.ndarray) -> str:
-    """Write a new version and make it live atomically. Returns the version id."""
+                chunks: list[Chunk], terms: list[list[str]], embeddings: np.ndarray,
+                facts: dict[str, DocumentFacts] | None = None) -> str:
+    """Write a new version and make it live atomically. Returns the version id.
+
+    ``facts`` are the documents' structured facts; extracted here when not given."""
     index_dir = Path(index_dir)
     versions = index_dir / "versions"
     versions.mkdir(parents=True, exist_ok=True)
@@ -171,6 +185,13 @@ def write_index(index_dir: Path, model: str, dimension: int, documents: list[Sto
                 fh.write(json.dumps({**chunk.to_dict(), "terms": chunk_terms},
                                     ensure_ascii=False) + "\n")
         np.save(tmp / "embeddings.npy", np.asarray(embeddings, dtype=np.float32))
+        if facts is None:
+            facts = extract_all(d.document for d in documents)
+        with open(tmp / "facts.jsonl", "w", encoding="utf-8") as fh:
+            for d in documents:
+                doc_facts = facts.get(d.document.id)
+                if doc_facts is not None and not doc_facts.is_empty():
+                    fh.write(json.dumps(doc_facts.to_dict(), ensure_ascii=False) + "\n")
         (tmp / "manifest.json").write_text(json.dumps(manifest.to_dict(), indent=2))
         for f in tmp.iterdir():
             with open(f, "rb") as fh:

@@ -1,0 +1,329 @@
+"""Answers that need several documents, computed from the structured facts of the index.
+
+Three kinds of question are recognised (everything else goes to :mod:`knowledge.answer`):
+
+- plans of a year — "Năm 2018 có những kế hoạch CCHC nào?" → every plan the documents name
+  for that year, each with the document that names it;
+- inspections compared across years — "So với năm 2016, năm 2018 kiểm tra bao nhiêu đơn vị?"
+  → the units counted for each year, the difference, and a warning when the years come from
+  different places;
+- what is due in a quarter — "Những việc nào phải xong trong quý II?" / "quý này" → the
+  assignments, targets and inspections whose deadline or period falls in that quarter.
+
+When the facts hold nothing for the year asked, the answer says so and names the most recent
+year they do hold — it never presents another year's facts as the year asked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+
+from knowledge.facts import DocumentFacts, Inspection, Period
+from knowledge.metadata import NUMBER_RE
+from knowledge.places import same_place
+from knowledge.reply import describe_source
+from knowledge.schema import Answer, Citation, Document
+from knowledge.text.vietnamese import fold_diacritics
+
+ROMAN = ("", "I", "II", "III", "IV")
+MAX_ITEMS = 10
+
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+_RELATIVE_YEAR = {"nam nay": 0, "nam ngoai": -1, "nam truoc": -1, "nam roi": -1, "nam toi": 1,
+                  "nam sau": 1}
+_PLANS = re.compile(r"\b(nhung|cac|bao nhieu|may|liet ke)\s+(ke hoach|van ban|quyet dinh|"
+                    r"chi thi)\b")
+_COMPARE = re.compile(r"\b(so voi|so sanh|nhieu hon|it hon|tang|giam|khac|chenh lech)\b")
+_INSPECTED = re.compile(r"\b(kiem tra|thanh tra)\b")
+_COUNT = re.compile(r"\b(bao nhieu|may|so luong)\b")
+_QUARTER = re.compile(r"\bquy\s+(iv|iii|ii|i|[1-4])\b")
+_RELATIVE_QUARTER = {"quy nay": 0, "quy toi": 1, "quy sau": 1, "quy truoc": -1}
+_DUE = re.compile(r"\b(viec|nhiem vu|phai|hoan thanh|xong|han|can lam|thoi han|nao|gi|"
+                  r"lam gi)\b")
+_CCHC_TOPIC = re.compile(r"\b(cchc|cai cach hanh chinh|tthc|thu tuc hanh chinh)\b")
+
+
+class AggregateKind(str, Enum):
+    PLANS = "plans"
+    INSPECTIONS = "inspections"
+    DUE = "due"
+
+
+@dataclass(frozen=True)
+class AggregateQuestion:
+    kind: AggregateKind
+    years: tuple[int, ...] = ()
+    year_is_relative: bool = False
+    quarter: int | None = None
+    doc_type: str = ""  # "Kế hoạch", "Quyết định", "Chỉ thị" or "" (any document)
+    cchc_only: bool = False
+
+
+def detect(question: str, today: date | None = None) -> AggregateQuestion | None:
+    """Is this a question over several documents? Questions naming a số hiệu never are.
+
+    >>> detect("Năm 2018 có những kế hoạch CCHC nào?").kind
+    <AggregateKind.PLANS: 'plans'>
+    >>> detect("So với năm 2016, năm 2018 kiểm tra bao nhiêu đơn vị?").years
+    (2016, 2018)
+    >>> detect("Những việc nào phải xong trong quý II?").quarter
+    2
+    >>> detect("Kế hoạch kiểm tra năm 2018 gồm những đơn vị nào?") is None
+    True
+    """
+    today = today or date.today()
+    if NUMBER_RE.search(question):
+        return None
+    folded = fold_diacritics(question).lower()
+    years = tuple(dict.fromkeys(int(y) for y in _YEAR.findall(question)))
+    relative = False
+    if not years:
+        for phrase, delta in _RELATIVE_YEAR.items():
+            if phrase in folded:
+                years, relative = (today.year + delta,), True
+                break
+    cchc = bool(_CCHC_TOPIC.search(folded))
+    quarter = None
+    m = _QUARTER.search(folded)
+    if m:
+        token = m.group(1)
+        quarter = ROMAN.index(token.upper()) if not token.isdigit() else int(token)
+    else:
+        for phrase, delta in _RELATIVE_QUARTER.items():
+            if phrase in folded:
+                index = (today.month - 1) // 3 + delta  # 0-based, may leave the year
+                quarter = index % 4 + 1
+                years, relative = (today.year + index // 4,), True
+                break
+    if quarter and (re.search(r"\b(viec|nhiem vu)\b", folded)
+                    or (_DUE.search(folded) and not _INSPECTED.search(folded))):
+        return AggregateQuestion(AggregateKind.DUE, years, relative, quarter, cchc_only=cchc)
+    if len(years) >= 2 and _INSPECTED.search(folded) and (
+            _COMPARE.search(folded) or _COUNT.search(folded)):
+        return AggregateQuestion(AggregateKind.INSPECTIONS, years, relative, cchc_only=cchc)
+    m = _PLANS.search(folded)
+    if m and years and re.search(r"\b(nao|gi|bao nhieu|may|liet ke)\b", folded):
+        doc_type = {"ke hoach": "Kế hoạch", "quyet dinh": "Quyết định",
+                    "chi thi": "Chỉ thị"}.get(m.group(2), "")
+        # "… những kế hoạch nào" — not "kế hoạch … gồm những đơn vị nào"
+        return AggregateQuestion(AggregateKind.PLANS, years, relative, doc_type=doc_type,
+                                 cchc_only=cchc)
+    return None
+
+
+class AggregateAnswerer:
+    """Answers :func:`detect`-ed questions from the documents and their facts."""
+
+    def __init__(self, documents: dict[str, Document], facts: dict[str, DocumentFacts],
+                 today: date | None = None) -> None:
+        self.documents = documents
+        self.facts = facts
+        self.today = today or date.today()
+
+    def answer(self, question: str, place: str | None = None) -> Answer | None:
+        asked = detect(question, self.today)
+        if asked is None:
+            return None
+        handler = {AggregateKind.PLANS: self._plans, AggregateKind.INSPECTIONS:
+                   self._inspections, AggregateKind.DUE: self._due}[asked.kind]
+        return handler(asked, place)
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _doc_ok(self, doc_id: str, asked: AggregateQuestion, place: str | None) -> bool:
+        doc = self.documents.get(doc_id)
+        if doc is None:
+            return False
+        if place and not any(same_place(place, p) for p in doc.meta.places):
+            return False
+        if asked.cchc_only:
+            folded = fold_diacritics(doc.meta.title + " " + doc.text[:20000]).lower()
+            return bool(_CCHC_TOPIC.search(folded))
+        return True
+
+    def _cite(self, doc_id: str, quote: str) -> Citation:
+        doc = self.documents[doc_id]
+        meta = doc.meta
+        quote = " ".join(quote.split())
+        if len(quote) > 300:
+            quote = quote[:297].rsplit(" ", 1)[0] + "…"
+        return Citation(doc_id=doc.id, title=meta.title, number=meta.number, date=meta.date,
+                        quote=quote, doc_type=meta.doc_type, issuer=meta.issuer,
+                        source=meta.source)
+
+    def _where(self, doc_id: str) -> str:
+        """``"Quyết định số 1331/QĐ-UBND ngày 13/4/2018 của UBND tỉnh Quảng Bình"``, with the
+        province when the issuer does not name it."""
+        citation = self._cite(doc_id, "")
+        where = describe_source(citation)
+        places = self.documents[doc_id].meta.places
+        if places and fold_diacritics(places[0]).lower() not in fold_diacritics(where).lower():
+            where += f" — {places[0]}"
+        return where
+
+    def _answer(self, lines: list[str], quotes: Iterable[tuple[str, str]]) -> Answer:
+        citations: dict[str, Citation] = {}
+        for doc_id, quote in quotes:
+            citations.setdefault(doc_id, self._cite(doc_id, quote))
+        return Answer("\n".join(lines), False, tuple(citations.values()), kind="aggregate",
+                      confidence=1.0)
+
+    def _nothing_for(self, what: str, year: int, held: Iterable[int]) -> Answer:
+        held = sorted(set(held))
+        text = f"Các văn bản hiện có không có {what} cho năm {year}."
+        if held:
+            text += f" Năm gần nhất có thông tin là năm {held[-1]}."
+        return Answer(text, True, (), kind="aggregate", confidence=0.0)
+
+    # -- plans of a year ----------------------------------------------------------------------
+    def _plans(self, asked: AggregateQuestion, place: str | None) -> Answer | None:
+        year = asked.years[0]
+        found: list[tuple[str, str, str]] = []  # (doc_id, line, quote)
+        seen: set[str] = set()
+        held: list[int] = []
+        if asked.doc_type in ("", "Kế hoạch"):
+            for doc_id, facts in self.facts.items():
+                if not self._doc_ok(doc_id, asked, place):
+                    continue
+                for plan in facts.plans:
+                    held.append(plan.year)
+                    key = re.sub(r"\W+", " ", fold_diacritics(plan.name).lower()).strip()
+                    if plan.year != year or key in seen:
+                        continue
+                    seen.add(key)
+                    by = (f" (số {plan.number})" if plan.number and plan.number not in plan.name
+                          and plan.number != self.documents[doc_id].meta.number else "")
+                    found.append((doc_id, f"• {plan.name}{by}", plan.sentence))
+        for doc_id, doc in self.documents.items():
+            meta = doc.meta
+            if asked.doc_type and meta.doc_type != asked.doc_type:
+                continue
+            if not meta.number or not self._doc_ok(doc_id, asked, place):
+                continue
+            doc_year = meta.year or (int(meta.date[:4]) if meta.date[:4].isdigit() else None)
+            if doc_year:
+                held.append(doc_year)
+            if doc_year != year or any(d == doc_id for d, _, _ in found):
+                continue
+            found.append((doc_id, f"• {meta.title or meta.number}", meta.title))
+        what = (asked.doc_type.lower() or "văn bản") + (" về CCHC" if asked.cchc_only else "")
+        if not found:
+            return self._nothing_for(what, year, held) if held else None
+        shown = found[:MAX_ITEMS]
+        lines = [f"Năm {year}, các văn bản hiện có nêu {len(found)} {what}:"]
+        by_doc: dict[str, list[str]] = {}
+        for doc_id, line, _ in shown:
+            by_doc.setdefault(doc_id, []).append(line)
+        for doc_id, doc_lines in by_doc.items():
+            if len(doc_lines) == 1:
+                lines.append(f"{doc_lines[0]} — {self._where(doc_id)}")
+            else:
+                lines.append(f"Theo {self._where(doc_id)}:")
+                lines.extend(doc_lines)
+        if len(found) > MAX_ITEMS:
+            lines.append(f"… và {len(found) - MAX_ITEMS} {what} khác.")
+        return self._answer(lines, ((d, q) for d, _, q in shown))
+
+    # -- inspections compared ----------------------------------------------------------------
+    def _inspection_of(self, year: int, asked: AggregateQuestion,
+                       place: str | None) -> Inspection | None:
+        candidates = [i for doc_id, facts in self.facts.items()
+                      if self._doc_ok(doc_id, asked, place)
+                      for i in facts.inspections if i.year == year and i.unit_count]
+
+        def rank(i: Inspection) -> tuple:
+            folded = fold_diacritics(i.sentence).lower()
+            return (not re.search(r"\bke hoach\b", folded), not i.units,
+                    not _CCHC_TOPIC.search(folded))
+
+        return min(candidates, key=rank) if candidates else None
+
+    def _inspections(self, asked: AggregateQuestion, place: str | None) -> Answer | None:
+        years = sorted(asked.years, reverse=True)
+        picked = {y: self._inspection_of(y, asked, place) for y in years}
+        if not any(picked.values()):
+            return None
+        lines, quotes = [], []
+        for year in years:
+            inspection = picked[year]
+            if inspection is None:
+                lines.append(f"• Năm {year}: các văn bản hiện có không nêu số đơn vị "
+                             "được kiểm tra.")
+                continue
+            detail = (", ".join(inspection.units) if inspection.units else inspection.counted)
+            detail = "" if detail == f"{inspection.unit_count} đơn vị" else f" ({detail})"
+            period = f"; thời gian: {inspection.period.text}" if inspection.period else ""
+            lines.append(f"• Năm {year}: kiểm tra {inspection.unit_count} đơn vị{detail}"
+                         f"{period} — {self._where(inspection.doc_id)}.")
+            quotes.append((inspection.doc_id, inspection.sentence))
+        found = [(y, picked[y]) for y in years if picked[y]]
+        if len(found) >= 2:
+            (y1, a), (y2, b) = found[0], found[1]
+            diff = a.unit_count - b.unit_count
+            if diff:
+                more = "nhiều hơn" if diff > 0 else "ít hơn"
+                lines.insert(0, f"Năm {y1} kiểm tra {a.unit_count} đơn vị, {more} năm {y2} "
+                                f"({b.unit_count} đơn vị) {abs(diff)} đơn vị.")
+            else:
+                lines.insert(0, f"Năm {y1} và năm {y2} đều kiểm tra {a.unit_count} đơn vị.")
+            pa = self.documents[a.doc_id].meta.places
+            pb = self.documents[b.doc_id].meta.places
+            if pa and pb and not same_place(pa[0], pb[0]):
+                lines.append(f"Lưu ý: số liệu hai năm thuộc hai địa phương khác nhau "
+                             f"({pa[0]} và {pb[0]}), nên chỉ so sánh được về quy mô.")
+        return self._answer(lines, quotes)
+
+    # -- due in a quarter --------------------------------------------------------------------
+    def _due(self, asked: AggregateQuestion, place: str | None) -> Answer | None:
+        quarter = asked.quarter or 1
+        items: list[tuple[int, str, str, str]] = []  # (year, doc_id, line, quote)
+        held_years: list[int] = []
+        for doc_id, facts in self.facts.items():
+            if not self._doc_ok(doc_id, asked, place):
+                continue
+            records: list[tuple[Period | None, str, str]] = []
+            for a in facts.assignments:
+                records.append((a.deadline, f"{a.agency}: {_short(a.task)}", a.sentence))
+            assigned = {a.sentence for a in facts.assignments}
+            for t in facts.targets:
+                if t.sentence in assigned:
+                    continue  # the same line is listed as its agency's task
+                records.append((t.deadline, f"đạt {t.figure}: {_short(t.subject)}", t.sentence))
+            for i in facts.inspections:
+                what = ", ".join(i.units[:4]) + ("…" if len(i.units) > 4 else "") \
+                    if i.units else i.counted
+                records.append((i.period, f"kiểm tra {i.unit_count} đơn vị ({what})",
+                                i.sentence))
+            for period, line, quote in records:
+                if period is None or period.year is None:
+                    continue
+                held_years.append(period.year)
+                if quarter not in period.quarters:
+                    continue
+                if asked.years and period.year not in asked.years:
+                    continue
+                items.append((period.year, doc_id, f"• {line} — hạn/thời gian: {period.text} "
+                                                   f"({self._where(doc_id)})", quote))
+        label = f"quý {ROMAN[quarter]}"
+        if not items:
+            if asked.years:
+                return self._nothing_for(f"việc có thời hạn trong {label}", asked.years[0],
+                                         held_years)
+            return None
+        items.sort(key=lambda item: -item[0])
+        when = f"{label}/{asked.years[0]}" if asked.years else label
+        lines = [f"Những việc có thời hạn hoặc được thực hiện trong {when} theo các văn bản "
+                 f"hiện có ({len(items)}):"]
+        lines += [line for _, _, line, _ in items[:MAX_ITEMS]]
+        if len(items) > MAX_ITEMS:
+            lines.append(f"… và {len(items) - MAX_ITEMS} việc khác.")
+        return self._answer(lines, ((d, q) for _, d, _, q in items[:MAX_ITEMS]))
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
