@@ -57,7 +57,9 @@
     ],
     noReply: "Trợ lý chưa phản hồi. Bạn vui lòng gửi lại câu hỏi sau ít phút.",
     offline: "Không kết nối được với trợ lý. Bạn vui lòng kiểm tra mạng và thử lại.",
-    fallback: "Đang dùng kết nối dự phòng."
+    fallback: "Đang dùng kết nối dự phòng.",
+    newTab: " (mở trong thẻ mới)",
+    openSource: "Mở văn bản được trích dẫn trong thẻ mới"
   };
 
   // ---- state, kept across reloads ------------------------------------------------------------
@@ -114,6 +116,8 @@
   var FEEDBACK = /^\/feedback_(positive|negative)$/;
   var URL_RE = /https?:\/\/[^\s<>"'“”‘’]+/g;
   var TRAILING = /[.,;:!?)\]}»…]+$/;
+  // "Nguồn: Quyết định số 1331/QĐ-UBND … (http://…/van-ban/…)": the description becomes the link
+  var SOURCE_LINK = /^(.*\S)\s+\((https?:\/\/[^\s()<>"'“”‘’]+)\)$/;
 
   /** Append `text` to `parent`: plain text nodes, http(s) URLs as links. */
   function appendLinkified(parent, text) {
@@ -130,6 +134,18 @@
       URL_RE.lastIndex = last;
     }
     if (last < text.length) parent.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  /** The source line: the document's description as a link to its address, when it has one. */
+  function appendSource(parent, text) {
+    var match = SOURCE_LINK.exec(text);
+    if (!match) return appendLinkified(parent, text);
+    var link = el("a", { href: match[2], target: "_blank", rel: "noopener noreferrer",
+      className: "cchc-source-link", title: T.openSource });
+    link.appendChild(document.createTextNode(match[1]));
+    link.appendChild(el("span", { className: "cchc-external", "aria-hidden": "true", text: "↗" }));
+    link.appendChild(el("span", { className: "cchc-sr", text: T.newTab }));
+    parent.appendChild(link);
   }
 
   function isAnswer(text) {
@@ -201,7 +217,8 @@
         p.appendChild(el("strong", { text: label[1] + ": " }));
         line = line.slice(label[0].length);
       }
-      appendLinkified(p, line);
+      if (label && label[1] === "Nguồn") appendSource(p, line);
+      else appendLinkified(p, line);
       bubble.appendChild(p);
     });
   }

@@ -77,7 +77,9 @@ class Stack:
                     "RUN_DIR": str(state / "run"), "LOG_DIR": str(state / "logs"),
                     "CONSOLE_USERS": str(state / "users.json"),
                     "CONSOLE_UPLOADS": str(state / "uploads"), "CONSOLE_SOURCE_DIRS": "",
-                    "CONSOLE_PORT": "off"}  # this test starts the console itself
+                    "CONSOLE_PORT": "off",  # this test starts the console itself, so
+                    # it also sets what serve.sh would: answers link to the console's pages
+                    "KB_DOCUMENT_URL_BASE": f"http://127.0.0.1:{self.console_port}"}
         self.servers: subprocess.Popen | None = None
         self.console: subprocess.Popen | None = None
 
@@ -230,6 +232,23 @@ def test_widget_answers_with_source_keeps_the_conversation_and_is_accessible(pag
         page.wait_for_timeout(100)
     assert any('"user_uttered"' in f and '"/feedback_positive"' in f for f in sent), sent
 
+    # "Nguồn:" links the cited document's public page on the console, which shows it
+    source_link = answer_node.locator(".cchc-source a")
+    sync_api.expect(source_link).to_have_count(1)
+    sync_api.expect(source_link).to_contain_text("Quyết định số 1331/QĐ-UBND")
+    sync_api.expect(source_link).to_have_attribute("rel", "noopener noreferrer")
+    href = source_link.get_attribute("href")
+    assert href.startswith(stack.console_url + "/van-ban/"), href
+    with page.context.expect_page() as opened:
+        source_link.click()
+    document_page = opened.value
+    document_page.wait_for_load_state()
+    assert document_page.url == href
+    sync_api.expect(document_page.locator('#metadata [data-field="number"]')).to_have_text(
+        "1331/QĐ-UBND")
+    sync_api.expect(document_page.locator("#toan-van")).to_contain_text("Ngoại vụ")
+    document_page.close()
+
     # reload: the same conversation is still there, panel open
     page.reload()
     sync_api.expect(page.locator(".cchc-from-user .cchc-line").first).to_have_text(QUESTION_2018)
@@ -295,6 +314,25 @@ def test_rest_fallback_and_bot_html_is_shown_as_text(page, stack):
     sync_api.expect(bot.get_by_role("button", name="<b>Có</b>")).to_be_visible()
     assert page.locator("#cchc-widget-host img, #cchc-widget-host b").count() == 0
     assert page.evaluate("typeof window.__xss2") == "undefined"
+
+    # a hostile "Nguồn:" line: its description stays text, only an http(s) address is linked
+    sources_reply = ("Trả lời.\nNguồn: <b>Quyết định</b> (https://example.gov.vn/vb?a=1&b=2)\n"
+                     'Nguồn: <img src=x onerror="window.__xss3=1"> (javascript:alert(1))')
+    page.unroute("**/webhooks/rest/webhook")
+    page.route("**/webhooks/rest/webhook", lambda route: route.fulfill(
+        status=200, content_type="application/json",
+        headers={"Access-Control-Allow-Origin": "*"},
+        body=json.dumps([{"recipient_id": "x", "text": sources_reply}])))
+    ask(page, "Nguồn ở đâu?")
+    sources = page.locator(".cchc-from-bot").last.locator(".cchc-source")
+    sync_api.expect(sources).to_have_count(2)
+    first = sources.nth(0).locator("a")
+    sync_api.expect(first).to_have_attribute("href", "https://example.gov.vn/vb?a=1&b=2")
+    sync_api.expect(first).to_contain_text("<b>Quyết định</b>")
+    assert sources.nth(1).locator("a").count() == 0
+    sync_api.expect(sources.nth(1)).to_contain_text("(javascript:alert(1))")
+    assert page.locator("#cchc-widget-host img, #cchc-widget-host b").count() == 0
+    assert page.evaluate("typeof window.__xss3") == "undefined"
 
 
 def test_document_uploaded_in_the_console_is_answered_by_the_widget(browser, stack, tmp_path):
