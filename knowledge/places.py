@@ -67,8 +67,17 @@ def _pattern(name: str) -> str:
     return r"\s*[-–]?\s*".join(re.escape(part) for part in name.replace(" - ", " ").split())
 
 
+_SQUASH = re.compile(r"[\s\-–]+")
+
+
+def _squash(text: str) -> str:
+    """Folded, lower-cased, without spaces or hyphens: a place can only match ``text`` when its
+    own squashed name occurs in ``_squash(text)`` (a cheap test before the regular expression)."""
+    return _SQUASH.sub("", fold_diacritics(text).lower())
+
+
 @functools.lru_cache(maxsize=1)
-def _matchers() -> list[tuple[re.Pattern[str], str, str]]:
+def _matchers() -> list[tuple[re.Pattern[str], str, str, str]]:
     entries: list[tuple[str, str, str]] = []
     for province in PROVINCES_63:
         entries.append((province, province, province))
@@ -78,11 +87,12 @@ def _matchers() -> list[tuple[re.Pattern[str], str, str]]:
         entries.append((district, district, province))
     out = []
     for surface, name, province in sorted(entries, key=lambda e: -len(e[0])):
-        out.append((re.compile(r"(?<!\w)" + _pattern(surface) + r"(?!\w)"), name, province))
+        key = _squash(surface)
+        out.append((re.compile(r"(?<!\w)" + _pattern(surface) + r"(?!\w)"), name, province, key))
         # "QuangBinh Portal", "quang binh": diacritic-free and run-together spellings
         folded = fold_diacritics(surface)
         out.append((re.compile(r"(?<!\w)" + _pattern(folded).replace(r"\s*", r"\s?") + r"(?!\w)",
-                               re.IGNORECASE if " " in surface else 0), name, province))
+                               re.IGNORECASE if " " in surface else 0), name, province, key))
     return out
 
 
@@ -102,7 +112,10 @@ def find_places(text: str) -> list[PlaceMention]:
     """
     seen: dict[str, PlaceMention] = {}
     taken: list[tuple[int, int]] = []
-    for pattern, name, province in _matchers():
+    squashed = _squash(text)
+    for pattern, name, province, key in _matchers():
+        if key not in squashed:
+            continue
         for m in pattern.finditer(text):
             if any(s < m.end() and m.start() < e for s, e in taken):
                 continue
