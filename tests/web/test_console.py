@@ -3,7 +3,9 @@ real index (tests/fixtures/docs, the real embedding model) and a real SQLite que
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import gc
 import io
 import re
 import shutil
@@ -99,6 +101,7 @@ async def serve(env: dict, **config_changes) -> AsyncIterator[httpx2.AsyncClient
     config = env["config"]
     if config_changes:
         config = ConsoleConfig(**{**config.__dict__, **config_changes})
+    gc.collect()  # see tests/web/test_document_page.py::serve (CPython 3.11.7 AST crash)
     app = create_app(config, library=env["library"], question_log=env["log"],
                      throttle=env["throttle"])
     sock = socket.socket()
@@ -119,6 +122,10 @@ async def serve(env: dict, **config_changes) -> AsyncIterator[httpx2.AsyncClient
         await server.wait_closed()
         await server.after_stop()
         sock.close()
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
 
 
 def token_of(html: str) -> str:
@@ -291,9 +298,16 @@ async def test_bad_uploads_are_refused_and_change_nothing(env, name, content, me
     version = current_version(env["config"].index_dir)
     async with serve(env) as client:
         await login(client, EDITOR, EDITOR_PW)
-        resp = await upload(client, name, content)
-        assert resp.status_code in (400, 413)
-        assert message in resp.text
+        try:
+            resp = await upload(client, name, content)
+        except (httpx2.ReadError, httpx2.WriteError, httpx2.RemoteProtocolError):
+            # Over the request limit the server answers 413 before reading the body and
+            # closes; a client still sending may see the connection drop instead (a race on a
+            # busy machine). Either way nothing may change.
+            assert len(content) > env["config"].max_upload_bytes + 256 * 1024
+        else:
+            assert resp.status_code in (400, 413)
+            assert message in resp.text
     assert current_version(env["config"].index_dir) == version
     leftovers = [p for p in env["config"].uploads_dir.rglob("*") if p.is_file()] \
         if env["config"].uploads_dir.exists() else []
