@@ -152,6 +152,16 @@ class Score:
         return self.valid / self.words if self.words else 1.0
 
 
+#: A line whose accented words are at least this share valid Vietnamese is left as it is.
+MOJIBAKE_LINE_MAX_RATIO = 0.6
+#: A conversion is kept only when it makes at least this share of the line's words valid
+#: (foreign words — Albanian "në", Portuguese "Primária" — convert into non-words).
+REPAIRED_LINE_MIN_RATIO = 0.8
+#: Lines with fewer distinct accented words are converted only in a document shown to be
+#: legacy text.
+MIN_LINE_WORDS = 3
+
+
 class EncodingError(ValueError):
     """Bytes whose encoding could not be detected, or mojibake that could not be repaired."""
 
@@ -184,7 +194,9 @@ def is_vietnamese_syllable(word: str) -> bool:
 
 def _words(text: str) -> list[str]:
     words = (w.strip(_EDGE) for w in _WORD.findall(text))
-    return [w for w in words if w and not w.isascii() and not any(c.isdigit() for c in w)]
+    # a word has a letter: a lone "·" or "÷" is a symbol, not a garbled word
+    return [w for w in words if w and not w.isascii() and not any(c.isdigit() for c in w)
+            and any(c.isalpha() for c in w)]
 
 
 def vietnamese_score(text: str) -> Score:
@@ -219,8 +231,9 @@ _REPAIRS = {TCVN3: tcvn3_to_unicode, VNI: vni_to_unicode, UTF8: _double_utf8_to_
 def repair_mojibake(text: str) -> DecodedText:
     """Repair TCVN3/VNI (or doubly encoded UTF-8) mojibake inside Unicode ``text``, by line.
 
-    A line is replaced only when a conversion makes more of its words valid Vietnamese
-    syllables, so correct Unicode lines are never touched. Raises :class:`EncodingError` when
+    A line is converted only when most of its accented words are not Vietnamese (fewer than
+    ``MOJIBAKE_LINE_MAX_RATIO`` valid) and a conversion makes more of them valid, so correct
+    Unicode lines are never touched. Raises :class:`EncodingError` when
     the text still looks like mojibake afterwards.
 
     >>> repair_mojibake("Ngày 5/3/2019\\nKÕ ho¹ch c¶i c¸ch hµnh chÝnh").text
@@ -231,25 +244,34 @@ def repair_mojibake(text: str) -> DecodedText:
         return DecodedText(text, UTF8, True)
     used: dict[str, int] = {}
     lines = text.split("\n")
-    for n, line in enumerate(lines):
-        if not _MOJIBAKE_HINT.search(line):
-            continue
-        best, best_score = line, vietnamese_score(line)
-        if best_score.words == 0:
-            continue
-        for name, convert in _REPAIRS.items():
-            candidate = convert(line)
-            score = vietnamese_score(candidate)
-            if score.words and score.ratio > best_score.ratio + 1e-9:
-                best, best_score, best_name = candidate, score, name
-        if best is not line:
-            lines[n] = best
-            used[best_name] = used.get(best_name, 0) + 1
+    # Two passes: lines with several accented words first; short lines ("Primária Nº",
+    # "Ch'ü") only in a document where longer lines proved to be legacy text.
+    for short_lines in (False, True):
+        if short_lines and not used:
+            break
+        for n, line in enumerate(lines):
+            if not _MOJIBAKE_HINT.search(line):
+                continue
+            best, best_score = line, vietnamese_score(line)
+            if (best_score.words == 0 or best_score.ratio >= MOJIBAKE_LINE_MAX_RATIO
+                    or (len(set(_words(line))) < MIN_LINE_WORDS) != short_lines):
+                # a Unicode line with a stray "·" or "÷" is not mojibake: converting it would
+                # turn valid words into others ("dò" → "dũ", "khoáng" → "khoỏng")
+                continue
+            for name, convert in _REPAIRS.items():
+                candidate = convert(line)
+                score = vietnamese_score(candidate)
+                if (score.words and score.ratio > best_score.ratio + 1e-9
+                        and score.ratio >= REPAIRED_LINE_MIN_RATIO):
+                    best, best_score, best_name = candidate, score, name
+            if best is not line:
+                lines[n] = best
+                used[best_name] = used.get(best_name, 0) + 1
     repaired = "\n".join(lines)
     final = vietnamese_score(repaired)
     garbled = [w for w in _words(repaired)
                if _MOJIBAKE_HINT.search(w) and not is_vietnamese_syllable(w)]
-    if len(garbled) >= 3 and len(garbled) >= 0.2 * final.words:
+    if len(garbled) >= 3 and len(garbled) >= 0.4 * final.words:
         raise EncodingError(
             f"the text looks mis-encoded (mojibake): {len(garbled)} of {final.words} accented "
             f"words are not Vietnamese (e.g. {' '.join(garbled[:3])!r}) and no TCVN3/VNI/UTF-8 "

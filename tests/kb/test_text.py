@@ -1,5 +1,6 @@
 import pytest
 
+from knowledge.text.legacy_encodings import repair_mojibake
 from knowledge.text.normalize import clean_text
 from knowledge.text.segment import TermAnalyzer, expand_abbreviations, syllable_words
 from knowledge.text.vietnamese import fold_diacritics, has_diacritics
@@ -34,3 +35,16 @@ def test_query_terms_match_with_or_without_diacritics(analyzer, query):
 def test_segmenter_is_injectable():
     analyzer = TermAnalyzer(segmenter=syllable_words)
     assert analyzer.words("Sở Tư pháp") == ["sở", "tư", "pháp"]
+
+
+@pytest.mark.parametrize("line", [
+    "Tỷ lệ 10 · 3 khu vực khai thác khoáng sản, dò tìm nguồn nước ÷ 2",  # stray symbols
+    "Nishijima (1986), tr. 552.**^**Ch'ü (1972), tr. 16.**^**Ch'ü (1972), tr. 84.",  # Wade-Giles
+    "Escola Primária Nº 3 — në rrëfimet e tij",  # Portuguese, Albanian
+])
+def test_unicode_lines_with_foreign_or_symbol_characters_are_left_alone(line):
+    """Found on the legal-scale corpus: such lines used to be "repaired" as TCVN3
+    ("dò" → "dũ", "khoáng" → "khoỏng", "Primária" → "Primỏria")."""
+    text = f"Kế hoạch cải cách hành chính năm 2018\n{line}\nTrong quý II và III/2018."
+    decoded = repair_mojibake(text)
+    assert decoded.text == text and decoded.encoding == "utf-8"
