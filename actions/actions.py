@@ -83,7 +83,8 @@ class ActionAnswerQuestion(Action):
         try:
             answer = await asyncio.get_running_loop().run_in_executor(
                 None, self._answer, kb, text, intent, previous, last_doc_id,
-                _entity(tracker, "year"), _place(tracker),
+                _entity(tracker, "year"), _place(tracker), _entity(tracker, "quarter"),
+                _entity(tracker, "unit"),
             )
         except IndexError_ as exc:
             logger.error("knowledge base unavailable: %s", exc)
@@ -110,8 +111,8 @@ class ActionAnswerQuestion(Action):
 
     @staticmethod
     def _answer(kb, text: str, intent: str | None, previous: str | None,
-                last_doc_id: str | None, year: str | None,
-                place: str | None) -> tuple[Answer, str]:
+                last_doc_id: str | None, year: str | None, place: str | None,
+                quarter: str | None = None, unit: str | None = None) -> tuple[Answer, str]:
         if previous and last_doc_id:
             field_name = asks_about_last_document(text)
             doc = kb.document(last_doc_id) if field_name else None
@@ -122,7 +123,8 @@ class ActionAnswerQuestion(Action):
             if asks_for_more(text):
                 question = previous
             else:
-                question = rewrite_follow_up(previous, text, year=year, place=place)
+                question = rewrite_follow_up(previous, text, year=year, place=place,
+                                             quarter=quarter, unit=unit)
         return kb.ask(question), question
 
 

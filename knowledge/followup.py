@@ -20,6 +20,13 @@ _ASKS = {
     "number": re.compile(r"\bso (may|hieu|bao nhieu)\b|\bso nao\b"),
     "date": re.compile(r"\bngay nao\b|\bkhi nao\b|\bbao gio\b|\bngay bao nhieu\b"),
 }
+_QUARTER = re.compile(r"\b(?:quý|quy)\s+(IV|III|II|I|[1-4])\b", re.IGNORECASE)
+_ROMAN = ("", "I", "II", "III", "IV")
+# an agency: its noun and the words of its name, up to the rest of the question
+_UNIT = re.compile(
+    r"\b(?:Sở|Ban|Phòng|Văn phòng|Trung tâm|Chi cục|Cục|Bộ|Thanh tra|Công an|Kho bạc|Đài|"
+    r"Báo)\s+[A-ZĐÀ-Ỹ][^,?.;]*?(?=\s+(?:thì|thi|có|co|được|duoc|đã|da|chủ trì|chu tri|"
+    r"phải|phai|làm|lam|là|la|được giao|kiểm tra|kiem tra|năm|nam|trong|ở|tại|sao)\b|[,?.;]|$)")
 _MORE = re.compile(r"\b(ro hon|chi tiet hon|cu the hon|them chi tiet|noi them|giai thich them)\b")
 
 
@@ -38,22 +45,60 @@ def asks_for_more(follow_up: str) -> bool:
     return bool(_MORE.search(fold_diacritics(follow_up).lower()))
 
 
+def _quarter(text: str | None) -> str | None:
+    """``"quy 2"`` / ``"quý III"`` / ``"III"`` → ``"quý II"`` / ``"quý III"``."""
+    if not text:
+        return None
+    m = _QUARTER.search(text) or re.fullmatch(r"\s*(IV|III|II|I|[1-4])\s*", text, re.IGNORECASE)
+    if not m:
+        return None
+    token = m.group(1).upper()
+    return "quý " + (_ROMAN[int(token)] if token.isdigit() else token)
+
+
+def _unit(text: str | None) -> str | None:
+    """The agency a follow-up names: "Còn Sở Tài chính thì sao?" → ``"Sở Tài chính"``."""
+    if not text:
+        return None
+    m = _UNIT.search(text)
+    return m.group(0).strip(" ,?.") if m else None
+
+
 def rewrite_follow_up(previous: str, follow_up: str, year: str | None = None,
-                      place: str | None = None) -> str:
-    """Carry the previous question over, with the new year and/or place.
+                      place: str | None = None, quarter: str | None = None,
+                      unit: str | None = None) -> str:
+    """Carry the previous question over, with the new year, place, quarter and/or unit.
 
     >>> rewrite_follow_up("Năm 2018 Quảng Bình kiểm tra CCHC tại những đơn vị nào?",
     ...                   "Còn năm 2016 thì sao?", year="2016")
     'Năm 2016 Quảng Bình kiểm tra CCHC tại những đơn vị nào?'
+    >>> rewrite_follow_up("Những việc nào phải xong trong quý II?", "còn quý 3 thì sao")
+    'Những việc nào phải xong trong quý III?'
+    >>> rewrite_follow_up("Sở Nội vụ chủ trì những việc gì?", "Còn Sở Tài chính thì sao?")
+    'Sở Tài chính chủ trì những việc gì?'
     """
     new_year = year if year and _YEAR.fullmatch(str(year)) else None
     if new_year is None:
         m = _YEAR.search(follow_up)
         new_year = m.group(0) if m else None
     new_place = place or next((p.name for p in find_places(follow_up)), None)
-    if not new_year and not new_place:
+    if new_place:  # keep "huyện" in "ở huyện Quảng Ninh": the district, not the province
+        m = re.search(r"\b(?:huyện|quận|thị xã|thành phố|xã|phường|huyen|quan|thi xa|xa|"
+                      r"phuong)\s+" + re.escape(new_place), follow_up, re.IGNORECASE)
+        new_place = m.group(0) if m else new_place
+    new_quarter = _quarter(quarter) or _quarter(follow_up)
+    new_unit = _unit(unit) or _unit(follow_up)
+    if not (new_year or new_place or new_quarter or new_unit):
         return follow_up
     question = previous
+    if new_quarter:
+        m = _QUARTER.search(question)
+        question = (question[: m.start()] + new_quarter + question[m.end():] if m else
+                    f"{question.rstrip('?').rstrip()} trong {new_quarter}?")
+    if new_unit:
+        m = _UNIT.search(question)
+        question = (question[: m.start()] + new_unit + " " + question[m.end():].lstrip()
+                    if m else f"{question.rstrip('?').rstrip()} đối với {new_unit}?")
     if new_year:
         question = _YEAR.sub(new_year, question) if _YEAR.search(question) else (
             f"{question.rstrip('?').rstrip()} năm {new_year}?"

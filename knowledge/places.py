@@ -49,7 +49,8 @@ ALIASES: dict[str, str] = {
 #: District-level units → their province (pre-2025), for documents that name only districts.
 DISTRICTS: dict[str, str] = {
     "Ba Đồn": "Quảng Bình", "Tuyên Hóa": "Quảng Bình", "Quảng Trạch": "Quảng Bình",
-    "Bố Trạch": "Quảng Bình", "Lệ Thủy": "Quảng Bình", "Minh Hóa": "Quảng Bình",
+    "Bố Trạch": "Quảng Bình", "Quảng Ninh": "Quảng Bình", "Lệ Thủy": "Quảng Bình",
+    "Minh Hóa": "Quảng Bình",
     "Đồng Hới": "Quảng Bình", "Tân Hiệp": "Kiên Giang", "Hoài Ân": "Bình Định",
     "Cát Tiên": "Lâm Đồng", "Đạ Tẻh": "Lâm Đồng", "Đạ Huoai": "Lâm Đồng", "Di Linh": "Lâm Đồng",
     "Đức Trọng": "Lâm Đồng", "Đơn Dương": "Lâm Đồng", "Bảo Lộc": "Lâm Đồng", "Đà Lạt": "Lâm Đồng",
@@ -121,8 +122,11 @@ def find_places(text: str) -> list[PlaceMention]:
                 continue
             before = text[max(0, m.start() - 80): m.start()]
             if name == province and _DISTRICT_BEFORE.search(before):
-                # "huyện Quảng Ninh" (Quảng Bình) is not the province Quảng Ninh
+                # "huyện Quảng Ninh" (Quảng Bình) is not the province Quảng Ninh: the district
+                # when it is known, else nothing
                 taken.append((m.start(), m.end()))
+                if name in DISTRICTS and name not in seen:
+                    seen[name] = PlaceMention(name, DISTRICTS[name], m.start())
                 continue
             taken.append((m.start(), m.end()))
             if name not in seen or m.start() < seen[name].start:

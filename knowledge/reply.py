@@ -7,6 +7,9 @@ from urllib.parse import quote
 from knowledge.metadata import type_of_number
 from knowledge.schema import Answer, Citation
 
+MAX_SOURCES = 5
+"""Sources listed under an answer drawn from several documents."""
+
 DOCUMENT_PAGE_PATH = "/van-ban"
 """Where the console serves its public, read-only page of each document."""
 
@@ -84,6 +87,13 @@ def render_reply(answer: Answer, document_url_base: str = "") -> str:
             lines.append("Văn bản gần nhất:")
             for c in answer.citations[:3]:
                 lines.append(f"• {describe_source(c)}")
+        return "\n".join(lines)
+    if answer.kind == "aggregate" and len(answer.citations) > 1:
+        # an answer drawn from several documents lists them all (each with its link)
+        lines.append("Nguồn:")
+        for c in answer.citations[:MAX_SOURCES]:
+            url = source_url(c, document_url_base)
+            lines.append(f"• {describe_source(c)}" + (f" ({url})" if url else ""))
         return "\n".join(lines)
     for c in answer.citations[:1]:
         url = source_url(c, document_url_base)

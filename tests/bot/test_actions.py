@@ -104,7 +104,38 @@ async def test_a_capitalised_word_tagged_as_a_place_is_ignored(seed_kb, question
         entities=[{"entity": "place", "value": "Ở"}, {"entity": "place", "value": "Tuyên Hóa"}],
         slots={"last_question": "Năm 2018 Quảng Bình kiểm tra CCHC ở đâu?",
                "last_doc_id": "000_bd7401f5dd8b7167.txt"}))
-    assert slots["last_question"] == "Năm 2018 Tuyên Hóa kiểm tra CCHC ở đâu?"
+    assert slots["last_question"] == "Năm 2018 huyện Tuyên Hóa kiểm tra CCHC ở đâu?"
+
+
+async def test_follow_up_with_a_quarter(seed_kb, question_log):
+    messages, slots = await run(ActionAnswerQuestion(seed_kb, question_log), tracker(
+        "Còn quý III thì sao?", intent="follow_up",
+        entities=[{"entity": "quarter", "value": "quý III"}],
+        slots={"last_question": "Những việc nào phải xong trong quý II?",
+               "last_doc_id": "000_bd7401f5dd8b7167.txt"}))
+    assert slots["last_question"] == "Những việc nào phải xong trong quý III?"
+    assert "quý II và III/2018" in messages[0]["text"]  # the 2018 inspections span II and III
+
+
+async def test_follow_up_with_a_unit(seed_kb, question_log):
+    _, slots = await run(ActionAnswerQuestion(seed_kb, question_log), tracker(
+        "Thế còn Sở Nội vụ?", intent="follow_up",
+        entities=[{"entity": "unit", "value": "Sở Nội vụ"}],
+        slots={"last_question": "Sở Thông tin và Truyền thông được giao nhiệm vụ gì?",
+               "last_doc_id": "003_dd77de9ad5467bf9.txt"}))
+    assert slots["last_question"] == "Sở Nội vụ được giao nhiệm vụ gì?"
+
+
+async def test_a_question_over_several_documents_and_its_follow_up(seed_kb, question_log):
+    action = ActionAnswerQuestion(seed_kb, question_log)
+    messages, slots = await run(action, tracker("Năm 2018 có những kế hoạch CCHC nào?"))
+    assert "Kế hoạch Kiểm tra công tác cải cách hành chính (CCHC) năm 2018" in \
+        messages[0]["text"]
+    messages, slots = await run(action, tracker(
+        "Còn năm 2016 thì sao?", intent="follow_up",
+        entities=[{"entity": "year", "value": "2016"}], slots=slots))
+    assert slots["last_question"] == "Năm 2016 có những kế hoạch CCHC nào?"
+    assert "Kế hoạch kiểm tra hoạt động kiểm soát TTHC" in messages[0]["text"]
 
 
 async def test_missing_index_gives_a_polite_message(tmp_path, embedder, question_log):

@@ -173,3 +173,14 @@ def test_knowledge_base_answers_aggregates_from_stored_facts(seed_kb):
     answer = seed_kb.ask("So với năm 2016, năm 2018 kiểm tra bao nhiêu đơn vị?")
     assert answer.kind == "aggregate" and "10 đơn vị" in answer.text
     assert seed_kb._index().data.facts["000_bd7401f5dd8b7167.txt"].inspections
+
+
+def test_an_answer_from_several_documents_lists_every_source(seeds, seed_facts):
+    answer = AggregateAnswerer(seeds, seed_facts, TODAY).answer(
+        "So với năm 2016, năm 2018 kiểm tra bao nhiêu đơn vị?")
+    reply = render_reply(answer, document_url_base="http://127.0.0.1:8080")
+    sources = reply.split("\nNguồn:\n", 1)[1].splitlines()
+    assert sources[0] == ("• Quyết định số 1331/QĐ-UBND ngày 13/4/2018 của UBND tỉnh Quảng Bình "
+                          "(http://127.0.0.1:8080/van-ban/000_bd7401f5dd8b7167.txt)")
+    assert sources[1].startswith("• bài “Kiểm tra thực hiện công tác cải cách hành chính năm "
+                                 "2016") and "/van-ban/001_333fcd91c9346b67.txt" in sources[1]
