@@ -24,7 +24,7 @@ from enum import Enum
 
 from knowledge.facts import DocumentFacts, Inspection, Period
 from knowledge.metadata import NUMBER_RE
-from knowledge.places import same_place
+from knowledge.places import find_places, same_place
 from knowledge.reply import describe_source
 from knowledge.schema import Answer, Citation, Document
 from knowledge.text.vietnamese import fold_diacritics
@@ -44,12 +44,15 @@ _QUARTER = re.compile(r"\bquy\s+(iv|iii|ii|i|[1-4])\b")
 _RELATIVE_QUARTER = {"quy nay": 0, "quy toi": 1, "quy sau": 1, "quy truoc": -1}
 _DUE = re.compile(r"\b(viec|nhiem vu|phai|hoan thanh|xong|han|can lam|thoi han|nao|gi|"
                   r"lam gi)\b")
+_WHICH_UNITS = re.compile(r"\b(don vi nao|nhung dau|o dau|tai dau|noi nao|bao nhieu don vi|"
+                          r"may don vi|so nao|huyen nao|co quan nao|dia phuong nao|nganh nao)\b")
 _CCHC_TOPIC = re.compile(r"\b(cchc|cai cach hanh chinh|tthc|thu tuc hanh chinh)\b")
 
 
 class AggregateKind(str, Enum):
     PLANS = "plans"
     INSPECTIONS = "inspections"
+    INSPECTED_ELSEWHERE = "inspected_elsewhere"
     DUE = "due"
 
 
@@ -61,6 +64,8 @@ class AggregateQuestion:
     quarter: int | None = None
     doc_type: str = ""  # "Kế hoạch", "Quyết định", "Chỉ thị" or "" (any document)
     cchc_only: bool = False
+    places: tuple[str, ...] = ()  # provinces named in the question
+    verb: str = ""  # "kiểm tra" or "thanh tra"
 
 
 def detect(question: str, today: date | None = None) -> AggregateQuestion | None:
@@ -105,6 +110,12 @@ def detect(question: str, today: date | None = None) -> AggregateQuestion | None
     if len(years) >= 2 and _INSPECTED.search(folded) and (
             _COMPARE.search(folded) or _COUNT.search(folded)):
         return AggregateQuestion(AggregateKind.INSPECTIONS, years, relative, cchc_only=cchc)
+    if len(years) == 1 and _INSPECTED.search(folded) and _WHICH_UNITS.search(folded):
+        places = tuple(dict.fromkeys(p.province for p in find_places(question)))
+        if places:
+            verb = "thanh tra" if "thanh tra" in folded else "kiểm tra"
+            return AggregateQuestion(AggregateKind.INSPECTED_ELSEWHERE, years, relative,
+                                     cchc_only=cchc, places=places, verb=verb)
     m = _PLANS.search(folded)
     if m and years and re.search(r"\b(nao|gi|bao nhieu|may|liet ke)\b", folded):
         doc_type = {"ke hoach": "Kế hoạch", "quyet dinh": "Quyết định",
@@ -129,7 +140,8 @@ class AggregateAnswerer:
         if asked is None:
             return None
         handler = {AggregateKind.PLANS: self._plans, AggregateKind.INSPECTIONS:
-                   self._inspections, AggregateKind.DUE: self._due}[asked.kind]
+                   self._inspections, AggregateKind.INSPECTED_ELSEWHERE: self._elsewhere,
+                   AggregateKind.DUE: self._due}[asked.kind]
         return handler(asked, place)
 
     # -- helpers ------------------------------------------------------------------------------
@@ -274,6 +286,34 @@ class AggregateAnswerer:
             if pa and pb and not same_place(pa[0], pb[0]):
                 lines.append(f"Lưu ý: số liệu hai năm thuộc hai địa phương khác nhau "
                              f"({pa[0]} và {pb[0]}), nên chỉ so sánh được về quy mô.")
+        return self._answer(lines, quotes)
+
+    # -- inspections of a year held only for another place --------------------------------
+    def _elsewhere(self, asked: AggregateQuestion, place: str | None) -> Answer | None:
+        """"Năm 2016 tỉnh Quảng Bình kiểm tra những đơn vị nào?" when the documents hold 2016
+        inspections only for Bạc Liêu: say so, and give those (never as Quảng Bình's).
+        Otherwise ``None``: the passage answerer answers."""
+        year, wanted = asked.years[0], place or asked.places[0]
+        of_year = [(doc_id, i) for doc_id, facts in self.facts.items()
+                   if self._doc_ok(doc_id, asked, None)
+                   for i in facts.inspections if i.year == year and i.unit_count]
+        if not of_year or any(any(same_place(wanted, p) for p in
+                                  self.documents[doc_id].meta.places) for doc_id, _ in of_year):
+            return None
+        asked_verb = "thanh tra" if asked.verb == "thanh tra" else "kiểm tra"
+        same_verb = [(d, i) for d, i in of_year if asked_verb in i.sentence.lower()]
+        of_year = same_verb or of_year
+        lines = [f"Các văn bản hiện có không nêu việc {asked_verb} năm {year} ở {wanted}. "
+                 f"Năm {year}, các văn bản chỉ có số liệu của địa phương khác:"]
+        quotes = []
+        by_doc: dict[str, list[Inspection]] = {}
+        for doc_id, inspection in of_year:
+            by_doc.setdefault(doc_id, []).append(inspection)
+        for doc_id, inspections in list(by_doc.items())[:3]:
+            lines.append(f"Theo {self._where(doc_id)}:")
+            for inspection in inspections[:4]:
+                lines.append(f"• {_short(inspection.sentence, 240)}")
+                quotes.append((doc_id, inspection.sentence))
         return self._answer(lines, quotes)
 
     # -- due in a quarter --------------------------------------------------------------------

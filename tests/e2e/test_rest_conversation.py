@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,34 @@ def test_multi_turn_follow_ups_survive_a_restart(servers):
     servers.start()  # same SQLite tracker store: the conversation and its context survive
     reply = servers.say("e2e-multi", "Văn bản đó do ai ban hành?")
     assert "UBND tỉnh Quảng Bình" in reply and "1331/QĐ-UBND" in reply, reply
+
+
+def test_scripted_conversation_units_then_2016_then_issuer(servers):
+    """The issue's conversation: units inspected in 2018 → "còn năm 2016 thì sao?" →
+    "văn bản đó do ai ban hành?", each turn answered from the right document."""
+    sender = "e2e-script"
+    first = servers.say(sender, "Năm 2018 tỉnh Quảng Bình kiểm tra công tác cải cách hành "
+                                "chính tại những đơn vị nào?")
+    assert all(unit in first for unit in UNITS) and "1331/QĐ-UBND" in first, first
+    second = servers.say(sender, "Còn năm 2016 thì sao?")
+    # the 2016 inspections in the seeds are Bạc Liêu's: said so, never passed off as Quảng Bình's
+    assert "không nêu việc kiểm tra năm 2016 ở Quảng Bình" in second, second
+    assert "Bạc Liêu" in second and "5 sở, ngành; 4 huyện" in second, second
+    assert "Ngoại vụ" not in second, second
+    third = servers.say(sender, "Văn bản đó do ai ban hành?")
+    assert "Kiểm tra thực hiện công tác cải cách hành chính năm 2016" in third, third
+    assert "UBND tỉnh Bạc Liêu" in third, third
+
+
+def test_questions_over_several_documents(servers):
+    reply = servers.say("e2e-aggregate", "So với năm 2016, năm 2018 kiểm tra bao nhiêu đơn vị?")
+    assert reply.startswith("Năm 2018 kiểm tra 10 đơn vị, ít hơn năm 2016 (17 đơn vị)"), reply
+    assert "1331/QĐ-UBND" in reply and "Bạc Liêu" in reply, reply
+    reply = servers.say("e2e-aggregate", "Những việc nào phải xong trong quý II?")
+    assert "quý II và III/2018" in reply, reply
+
+
+def test_this_year_is_answered_honestly(servers):
+    reply = servers.say("e2e-this-year", "Năm nay tỉnh kiểm tra CCHC tại những đơn vị nào?")
+    # the seeds stop at 2020: no 2018 facts presented as this year's
+    assert "Ngoại vụ" not in reply and f"năm {date.today().year}" in reply, reply

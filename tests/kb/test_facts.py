@@ -111,6 +111,7 @@ def test_facts_round_trip_through_json(seed_facts):
     ("Kế hoạch kiểm tra năm 2018 gồm những đơn vị nào?", None),
     ("Quyết định 1331/QĐ-UBND có những kế hoạch nào?", None),
     ("Thời gian kiểm tra dự kiến vào quý nào?", None),
+    ("Năm 2016 ở Quảng Bình kiểm tra những đơn vị nào?", AggregateKind.INSPECTED_ELSEWHERE),
 ])
 def test_detect(question, kind):
     asked = detect(question, TODAY)
@@ -184,3 +185,17 @@ def test_an_answer_from_several_documents_lists_every_source(seeds, seed_facts):
                           "(http://127.0.0.1:8080/van-ban/000_bd7401f5dd8b7167.txt)")
     assert sources[1].startswith("• bài “Kiểm tra thực hiện công tác cải cách hành chính năm "
                                  "2016") and "/van-ban/001_333fcd91c9346b67.txt" in sources[1]
+
+
+def test_a_year_held_only_for_another_place_is_said_so(seeds, seed_facts):
+    agg = AggregateAnswerer(seeds, seed_facts, TODAY)
+    answer = agg.answer("Năm 2016 tỉnh Quảng Bình kiểm tra công tác cải cách hành chính tại "
+                        "những đơn vị nào?")
+    assert answer.text.startswith("Các văn bản hiện có không nêu việc kiểm tra năm 2016 ở "
+                                  "Quảng Bình.")
+    assert "Bạc Liêu" in answer.text and "5 sở, ngành; 4 huyện" in answer.text
+    assert "15 sở, ngành" not in answer.text  # a "thanh tra", not a "kiểm tra"
+    assert answer.citations[0].doc_id == "001_333fcd91c9346b67.txt"
+    # the year and place the documents do hold: the passage answerer answers
+    assert agg.answer("Năm 2018 tỉnh Quảng Bình kiểm tra CCHC tại những đơn vị nào?") is None
+    assert agg.answer("Năm 2016 kiểm tra CCHC tại những đơn vị nào?") is None
