@@ -129,8 +129,10 @@ class CachedEmbedder(Embedder):
     ``tag`` separates caches of different encoder settings (e.g. quantised).
     """
 
-    def __init__(self, model: str = MODEL, tag: str = "fp32", **kwargs) -> None:
+    def __init__(self, model: str = MODEL, tag: str | None = None, **kwargs) -> None:
         super().__init__(model, **kwargs)
+        # vectors of different encoder settings never mix: "bf16-256", "fp32-full", …
+        tag = tag or f"{self.precision}-{self.max_seq_length or 'full'}"
         self.cache_dir = OUT_DIR / "cache" / f"{Path(model).name}-{tag}"
         self._vectors: dict[str, np.ndarray] = {}
         self._dirty = False
