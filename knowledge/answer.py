@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from knowledge.metadata import (
-    NUMBER_RE,
     SURNAMES,
     find_numbers,
     parse_dates,
@@ -45,18 +45,7 @@ _PERIOD = re.compile(
     r"|(?:quý|Quý)\s+[IV]+(?:\s+năm\s+(?:19|20)\d{2})?"
     r"|(?:năm|Năm)\s+(?:19|20)\d{2}"
 )
-_LIST_LEAD = re.compile(r"(?:gồm|bao gồm|tại các|tại|như|là|:)\s*", re.IGNORECASE)
 
-#: Evidence a sentence must show for each kind of question.
-_KIND_EVIDENCE: dict[QuestionKind, re.Pattern[str]] = {
-    QuestionKind.NUMBER: re.compile(r"\d"),
-    QuestionKind.COUNT: re.compile(r"\d+|\b(một|hai|ba|bốn|năm|sáu|bảy|tám|chín|mười)\b"),
-    QuestionKind.DATE: _PERIOD,
-    QuestionKind.DOC_NUMBER: NUMBER_RE,
-    QuestionKind.PERSON: re.compile(r"(?:ông|bà|đồng chí)\s+[A-ZĐ]|" + _NAME.pattern),
-    QuestionKind.LIST: re.compile(r"[,;:]"),
-    QuestionKind.AGENCY: re.compile(r"\b(chủ trì|thường trực|tham mưu|theo dõi|đầu mối|giao)\b"),
-}
 #: (what the question asks, what the answer sentence must then contain)
 _SPECIFIC_EVIDENCE: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
     (re.compile(r"\b(kinh phi|chi phi|bao nhieu tien|muc chi|ngan sach|muc ho tro)\b"),
@@ -67,6 +56,93 @@ _SPECIFIC_EVIDENCE: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
      re.compile(r"(?:ông|bà|đồng chí)\s+[A-ZĐ]|" + _PERSON_NAME + r"|\b(?:Chủ tịch|Giám đốc|"
                 r"Chánh Văn phòng|Trưởng|Phó)\b")),
 ]
+_MONEY = re.compile(r"\d[\d.,]*\s*(?:đồng|triệu|tỷ|nghìn|ngàn|USD)|\b(?:ngân sách|nguồn kinh phí|"
+                    r"kinh phí thường xuyên|nguồn vốn)\b", re.IGNORECASE)
+_ORDINAL = re.compile(r"\b(?:thứ|hạng)\s+(?:\d+|nhất|nhì|hai|ba|tư|năm|sáu|bảy|tám|chín|mười)\b",
+                      re.IGNORECASE)
+_NUMBER_WORDS = r"(?:\d[\d.,]*|một|hai|ba|bốn|năm|sáu|bảy|tám|chín|mười|mươi|trăm)"
+_DATE_ANY = re.compile(_PERIOD.pattern
+                       + r"|(?<!\d)\d{1,2}\s*[-/]\s*\d{1,2}\s*[-/]\s*(?:19|20)\d{2}"
+                       r"|\bngày\s+\d{1,2}(?:\s*[-/]\s*\d{1,2})?\b")
+_ROLE = re.compile(r"\b(?:Chủ tịch|Phó Chủ tịch|Giám đốc|Phó Giám đốc|Bộ trưởng|Thứ trưởng|"
+                   r"Thủ tướng|Phó Thủ tướng|Chánh Văn phòng|Chánh văn phòng|Trưởng ban|"
+                   r"Trưởng phòng|Bí thư|Chủ nhiệm|Tổng cục trưởng|Cục trưởng|Vụ trưởng)\b")
+_AGENCY = re.compile(r"\b(?:Sở|Bộ|Ủy ban|Uỷ ban|UBND|HĐND|Văn phòng|Ban|Thanh tra|Cục|Vụ|Phòng|"
+                     r"Trung tâm|Chánh Văn phòng|Chánh văn phòng|Giám đốc|Chủ tịch|Hội đồng|"
+                     r"Kho bạc|Công an|Cổng)\b")
+#: What an agency does in a plan: "Sở Nội vụ **chủ trì**", "Văn phòng **tham mưu**".
+_AGENCY_ROLE = re.compile(r"\b(?:chủ trì|thường trực|tham mưu|theo dõi|đôn đốc|phụ trách|đầu mối|"
+                          r"được giao|giao|hướng dẫn|đề nghị|trình|phối hợp)\b", re.IGNORECASE)
+_PLACE_WORDS = re.compile(r"\b(?:tại|ở|đặt)\s+(?:số\s+\d|tầng|trụ sở|tòa nhà|toà nhà|đường|phường|"
+                          r"xã|thị trấn|khu|[A-ZĐ])|\bđịa chỉ\b"
+                          r"|\bsố\s+\d+[,\s]+(?:đường|đại lộ|phố)",
+                          re.IGNORECASE)
+_PURPOSE_WORDS = re.compile(r"\b(?:để|nhằm|mục đích|làm cơ sở|là cơ sở|góp phần)\b", re.IGNORECASE)
+_LEAD_IN = re.compile(r"(?:\bgồm\b|\bbao gồm\b|:|\bnhư\b|\btại các\b|\bđối với các\b|\bcủa các\b"
+                      r"|\bđến các\b|\bcho các\b)", re.IGNORECASE)
+
+
+def _list_items(text: str) -> int:
+    """How many items a sentence enumerates: list lines, or short phrases between commas,
+    semicolons and a final "và" ("…gồm Y tế, Tài chính, Xây dựng và Nội vụ"); a comma between
+    two clauses is not an enumeration."""
+    lines = [line for line in text.split("\n") if _LIST_LINE.match(line.strip())]
+    if len(lines) >= 2:
+        return len(lines)
+    pieces = [p.split() for p in re.split(r"[,;:]|\svà\s|\shoặc\s", text)]
+    short = sum(1 for p in pieces[1:] if 0 < len(p) <= 7)
+    return short + 1 if short else 1
+
+
+def answer_fit(analysis: QuestionAnalysis, text: str, asked: Callable[[str], bool]) -> float | None:
+    """How well a sentence has the *shape* of the answer asked for, from 0 to 1 (``None`` for
+    kinds with no particular shape: yes/no, passages).
+
+    A percentage for "bao nhiêu %", a sum of money for "kinh phí", a number next to the counted
+    noun for "bao nhiêu cán bộ", a số hiệu other than the ones the question names, a date or
+    period, a name or a title, an agency, a place, a purpose clause, an enumeration.
+    """
+    kind = analysis.kind
+    if kind in (QuestionKind.NUMBER, QuestionKind.COUNT):
+        if analysis.measure == "percent" and kind == QuestionKind.NUMBER:
+            return 1.0 if _PERCENT.search(text) else 0.0
+        if analysis.measure == "money" and kind == QuestionKind.NUMBER:
+            return 1.0 if _MONEY.search(text) else 0.0
+        if analysis.measure == "rank":
+            return 1.0 if _ORDINAL.search(text) else 0.0
+        folded = fold_diacritics(text).lower()
+        counted = fold_diacritics(_NUMBER_WORDS) + r"\s+(?:\S+\s+){0,2}?" + re.escape(
+            analysis.counted)
+        if analysis.counted and re.search(counted, folded):
+            return 1.0
+        return 0.5 if re.search(r"\d", text) else 0.0
+    if kind == QuestionKind.DOC_NUMBER:
+        return 1.0 if any(not asked(n) for n in find_numbers(text)) else 0.0
+    if kind == QuestionKind.DATE:
+        return 1.0 if _DATE_ANY.search(text) else 0.0
+    if kind == QuestionKind.PERSON:
+        if _PERSON.search(text) or re.search(_PERSON_NAME, text):
+            return 1.0
+        return 0.7 if _ROLE.search(text) else 0.0
+    if kind == QuestionKind.AGENCY:
+        if not _AGENCY.search(text):
+            return 0.0
+        return 1.0 if _AGENCY_ROLE.search(text) else 0.5
+    if kind == QuestionKind.LOCATION:
+        return 1.0 if _PLACE_WORDS.search(text) else 0.0
+    if kind == QuestionKind.PURPOSE:
+        return 1.0 if _PURPOSE_WORDS.search(text) else 0.0
+    if kind == QuestionKind.LIST:
+        items = _list_items(text)
+        fit = min(1.0, max(0, items - 1) / 3)
+        if items >= 3 and _LEAD_IN.search(text):
+            fit = min(1.0, fit + 0.3)
+        return fit
+    if kind == QuestionKind.DEFINITION:
+        return 1.0 if re.search(r"\blà\b|\bđược hiểu\b", text) else 0.0
+    return None
+
+
 _YEAR_RANGE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*[-–]\s*((?:19|20)\d{2})(?!\d)")
 _YEAR_ANY = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 
@@ -102,6 +178,7 @@ _HEADING_LINE = re.compile(
 #: Opening words of a legal preamble clause ("Căn cứ …, / Ủy ban nhân dân tỉnh ban hành …").
 _PREAMBLE = re.compile(r"^(?:Căn cứ|Thực hiện|Theo đề nghị|Xét đề nghị|Theo)\b")
 _TERMINAL = ".:;!?"
+_ABBREVIATION_END = re.compile(r"\b(?:TP|Tp|TX|Tx|TT|Q|P|X|H|ThS|TS|PGS|GS|Th\.S|St|Ths)\.$")
 _MARKER = re.compile(r"\(?(?:\d{1,2}|[IVX]{1,5}|[a-zđ])[.)]")
 #: Where a sentence ends in running text: terminal punctuation before a space or line break,
 #: or a blank line.
@@ -192,11 +269,13 @@ def split_sentences(passage: str) -> list[str]:
         else:
             marker = ""
             for piece in (s.strip() for s in _SENTENCE_SPLIT.split(unit)):
-                if _MARKER.fullmatch(piece):
-                    marker = piece + " "  # "1." / "I." opens the next sentence
+                if _MARKER.fullmatch(piece) or _ABBREVIATION_END.search(piece):
+                    marker += piece + " "  # "1." opens the next sentence; "TP." does not end one
                 elif len(piece) > 2:
                     out.append(marker + piece)
                     marker = ""
+            if marker.strip():
+                out.append(marker.strip())
     return out
 
 
@@ -275,8 +354,11 @@ class Answerer:
     """Extracts answers from a :class:`KnowledgeBase`'s search results."""
 
     def __init__(self, kb: KnowledgeBase, top_chunks: int = 8, rerank_sentences: int = 12,
-                 dense_weight: float = 2.0, focus_weight: float = 3.0) -> None:
+                 dense_weight: float = 2.0, focus_weight: float = 3.0,
+                 fit_weight: float = 0.4, context_weight: float = 0.5) -> None:
         self.kb = kb
+        self.fit_weight = fit_weight
+        self.context_weight = context_weight
         self.top_chunks = top_chunks
         self.rerank_sentences = rerank_sentences
         self.dense_weight = dense_weight
@@ -297,12 +379,22 @@ class Answerer:
         total = sum(idf.values()) or 1.0
         wanted_type = _wanted_doc_type(question) if analysis.kind == QuestionKind.DOC_NUMBER else ""
         asked_numbers = set(find_numbers(question))
+
+        def asked(number: str) -> bool:  # is this số hiệu one the question itself names?
+            return number in asked_numbers or any(
+                ref.matches(number, type_of_number(number)) for ref in analysis.refs)
+
+        named = self._named_documents(analysis, asked_numbers)
         # 1. candidate sentences of the best chunks, with their terms
         pool: list[tuple[str, Chunk, int, set[str], set[str]]] = []
+        seen: set[tuple[str, str]] = set()
         for rank, hit in enumerate(hits):
             doc = self.kb.document(hit.chunk.doc_id)
             context = self._chunk_terms(hit.chunk)
             for text in split_sentences(_passage(doc, hit.chunk)):
+                if (hit.chunk.doc_id, text) in seen:
+                    continue  # the same sentence from an overlapping, lower-ranked passage
+                seen.add((hit.chunk.doc_id, text))
                 pool.append((text, hit.chunk, rank, set(self.kb.analyzer.document_terms(text)),
                              context))
         # 2. terms every candidate shares (the topic: "kế hoạch kiểm tra CCHC 2019 Quảng Trị")
@@ -312,21 +404,25 @@ class Answerer:
         top_local = max(local.values(), default=1.0) or 1.0
         weight = {t: idf[t] * (0.4 + 0.6 * local[t] / top_local) for t in terms}
         wtotal = sum(weight.values()) or 1.0
-        evidence = _KIND_EVIDENCE.get(analysis.kind)
         scored: list[tuple[float, float, Sentence]] = []
         for text, chunk, rank, sent_terms, context in pool:
             covered = sum(idf[t] for t in terms if t in sent_terms)
             ctx = sum(idf[t] for t in terms if t in context and t not in sent_terms)
             coverage = (covered + 0.5 * ctx) / total
-            focused = sum(weight[t] for t in terms if t in sent_terms) / wtotal
+            # a sentence inherits its passage's topic ("Lâm Đồng", "2019"), at a discount
+            focused = sum(weight[t] * (1.0 if t in sent_terms else self.context_weight)
+                          for t in terms if t in sent_terms or t in context) / wtotal
             score = focused + 0.5 * coverage + 0.08 / (1 + rank)
-            if evidence is not None and evidence.search(text):
-                score += 0.15
-            if wanted_type and any(type_of_number(num) == wanted_type and num not in asked_numbers
+            fit = answer_fit(analysis, text, asked)
+            if fit is not None:  # a sentence without the shape of the answer is not one
+                score *= 1 - self.fit_weight * (1 - fit)
+            if wanted_type and any(type_of_number(num) == wanted_type and not asked(num)
                                    for num in find_numbers(text)):
                 score += 0.2
             score += self._year_bonus(analysis, chunk, text)
-            quality = _form_quality(text)
+            if named and chunk.doc_id in named:
+                score += 0.3  # the question names this document ("nd 09/2019 có …")
+            quality = _form_quality(text) * self._place_factor(analysis, chunk.doc_id)
             scored.append((score * quality, coverage * quality, Sentence(text, chunk, rank)))
         # 3. the meaning of the best few, by the embedding model
         scored.sort(key=lambda item: -item[0])
@@ -357,9 +453,14 @@ class Answerer:
             return signer
         if confidence < self.kb.config.decline_threshold:
             return self._decline(analysis, hits, confidence)
-        best = self._with_continuation(best, doc)
-        text = self._extract(analysis, best, doc, wanted_type, asked_numbers)
-        return Answer(text, declined=False, citations=(self._cite(doc, best.text),),
+        best = self._with_continuation(best, doc, analysis.kind)
+        best = self._with_other_parts(analysis, best, asked)
+        text, source = self._extract(analysis, best, doc, wanted_type, asked)
+        if source is not None:  # the answer is a document the knowledge base holds: cite it
+            citation = self._cite(source, source.meta.title)
+        else:
+            citation = self._cite(doc, best.text)
+        return Answer(text, declined=False, citations=(citation,),
                       kind=analysis.kind.value, confidence=confidence)
 
     def _signer_answer(self, analysis: QuestionAnalysis, question: str,
@@ -382,6 +483,31 @@ class Answerer:
         return None
 
     # -- scoring --------------------------------------------------------------------------
+    def _named_documents(self, analysis: QuestionAnalysis, numbers: set[str]) -> set[str]:
+        """Documents the question names by their số hiệu ("Quyết định 06/2024/QĐ-UBND",
+        "KH 1576", "nd 09/2019")."""
+        if not analysis.refs and not numbers:
+            return set()
+        out = set()
+        for doc in self.kb.documents():
+            own = doc.meta.number
+            if own and (own in numbers or any(
+                    ref.matches(own, type_of_number(own)) for ref in analysis.refs)):
+                out.add(doc.id)
+        return out
+
+    def _place_factor(self, analysis: QuestionAnalysis, doc_id: str) -> float:
+        """A question about one province is not answered from another province's document."""
+        if not analysis.places:
+            return 1.0
+        doc = self.kb.document(doc_id)
+        if doc is None or not doc.meta.places or set(analysis.places) & set(doc.meta.places):
+            return 1.0
+        folded = fold_diacritics(doc.meta.title + " " + doc.text).lower()
+        if any(fold_diacritics(place).lower() in folded for place in analysis.places):
+            return 1.0
+        return 0.8
+
     def _chunk_terms(self, chunk: Chunk) -> set[str]:
         doc = self.kb.document(chunk.doc_id)
         title = doc.meta.title if doc else ""
@@ -401,9 +527,8 @@ class Answerer:
         """How sure the answer is: the question's terms the sentence covers, cut down when
         the sentence lacks what the question asks for (a person, a sum of money, a month…)."""
         conf = coverage
-        evidence = _KIND_EVIDENCE.get(analysis.kind)
-        if evidence is not None and not evidence.search(best.text):
-            conf *= 0.6
+        if answer_fit(analysis, best.text, lambda number: number in analysis.text) == 0:
+            conf *= 0.6  # it lacks what the question asks for (a figure, a date, a name…)
         folded = fold_diacritics(analysis.text).lower()
         for asks, needs in _SPECIFIC_EVIDENCE:
             if asks.search(folded) and not needs.search(best.text):
@@ -411,19 +536,51 @@ class Answerer:
         return max(0.0, min(1.0, conf))
 
     @staticmethod
-    def _with_continuation(best: Sentence, doc: Document | None) -> Sentence:
+    def _with_continuation(best: Sentence, doc: Document | None,
+                           kind: QuestionKind = QuestionKind.PASSAGE) -> Sentence:
         """A sentence that announces what follows ("…cụ thể như sau:", "…gồm:") is incomplete
-        without the next sentence or list: take it along."""
-        if doc is None or not best.text.rstrip().endswith(":"):
+        without the next sentence or list: take it along. So is a figure or a list whose
+        breakdown follows ("…có 11 cán bộ, công chức. Trong đó có 3 …")."""
+        if doc is None:
             return best
-        at = doc.text.find(best.text)
-        if at < 0:
+        span = _locate(doc.text, best.text)
+        if span is None:
             return best
-        rest = doc.text[at + len(best.text):].lstrip()
-        following = split_sentences(rest[:1500])
+        following = split_sentences(doc.text[span[1]: span[1] + 1500].lstrip())
         if not following:
             return best
-        return Sentence(best.text + "\n" + following[0], best.chunk, best.rank, best.score)
+        if best.text.rstrip().endswith(":") or (
+                kind in (QuestionKind.COUNT, QuestionKind.NUMBER, QuestionKind.LIST)
+                and _ELABORATION.match(following[0])):
+            return Sentence(best.text + "\n" + following[0], best.chunk, best.rank, best.score)
+        return best
+
+    def _with_other_parts(self, analysis: QuestionAnalysis, best: Sentence,
+                          asked: Callable[[str], bool]) -> Sentence:
+        """A question that asks two things ("công bố ngày nào và là năm thứ mấy?") may need a
+        second sentence of the same document: the best one with the shape of the other part."""
+        if not analysis.parts:
+            return best
+        extra: list[Sentence] = []
+        for part in analysis.parts:
+            sub = analyze(part, self.kb.config.current_date())
+            if answer_fit(sub, best.text, asked) != 0:
+                continue  # the best sentence answers this part too (or no shape to check)
+            words = {fold_diacritics(w) for w in self.kb.analyzer.words(part) if "_" not in w}
+            words -= _QUESTION_WORDS | {fold_diacritics(w) for w in STOPWORDS}
+            for cand in self.candidates:
+                if cand.chunk.doc_id != best.chunk.doc_id or cand.text == best.text:
+                    continue
+                if cand in extra or not answer_fit(sub, cand.text, asked):
+                    continue
+                cand_words = {fold_diacritics(w) for w in self.kb.analyzer.words(cand.text)}
+                if words & cand_words:
+                    extra.append(cand)
+                    break
+        if not extra:
+            return best
+        text = " ".join([best.text, *(c.text for c in extra)])
+        return Sentence(text, best.chunk, best.rank, best.score)
 
     def _corpus_mentions(self, number: str) -> bool:
         """Is this số hiệu in any document (as its number or in its text)?"""
@@ -441,34 +598,60 @@ class Answerer:
 
     # -- extraction -----------------------------------------------------------------------
     def _extract(self, analysis: QuestionAnalysis, best: Sentence, doc: Document | None,
-                 wanted_type: str = "", asked_numbers: set[str] | None = None) -> str:
+                 wanted_type: str, asked: Callable[[str], bool]) -> tuple[str, Document | None]:
+        """The typed answer, first, then the sentence it comes from; and the document the
+        answer *is* when the knowledge base holds it (for a số hiệu)."""
         sentence = best.text.rstrip()
         kind = analysis.kind
         if kind == QuestionKind.DOC_NUMBER:
-            numbers = [n for n in find_numbers(sentence) if n not in (asked_numbers or set())]
-            typed = [n for n in numbers if wanted_type and type_of_number(n) == wanted_type]
-            numbers = typed or numbers
-            if numbers:
-                number = numbers[0]
-                kind_name = type_of_number(number) or "Văn bản"
-                at = sentence.find(number) + len(number)
-                dates = [d for pos, d in parse_dates(sentence) if 0 <= pos - at <= 25]
-                when = f" ngày {vn_date(dates[0].isoformat())}" if dates else ""
-                return f"{kind_name} số {number}{when}. {sentence}"
-        if kind == QuestionKind.NUMBER:
-            clause = _clause_with(sentence, _PERCENT) or _clause_with(sentence, _FIGURE)
-            if clause and clause != sentence:
-                return f"{_capitalize(clause)}. ({sentence})"
-        if kind == QuestionKind.DATE:
-            periods = [m.group(0) for m in _PERIOD.finditer(sentence)]
-            if periods:
-                clause = _clause_with(sentence, _PERIOD) or sentence
-                return f"{_capitalize(clause)}." if clause != sentence else sentence
-        if kind == QuestionKind.PERSON:
-            m = _PERSON.search(sentence)
-            if m:
-                return sentence
-        return sentence
+            return self._doc_number_answer(sentence, doc, wanted_type, asked)
+        if kind in (QuestionKind.NUMBER, QuestionKind.COUNT):
+            pattern = _PERCENT if analysis.measure == "percent" else _FIGURE
+            clause = _clause_with(sentence, pattern) or _clause_with(sentence, _FIGURE)
+            if clause and _differs(clause, sentence):
+                return f"{_capitalize(clause)}. ({sentence})", None
+        if kind == QuestionKind.DATE and not analysis.parts:
+            clause = _clause_with(sentence, _DATE_ANY)
+            if clause and _differs(clause, sentence):
+                return f"{_capitalize(clause)}.", None
+        if kind == QuestionKind.YES_NO:
+            verdict = _yes_no(analysis.text, sentence)
+            if verdict:
+                return f"{verdict}. {sentence}", None
+        return sentence, None
+
+    def _doc_number_answer(self, sentence: str, doc: Document | None, wanted_type: str,
+                           asked: Callable[[str], bool]) -> tuple[str, Document | None]:
+        """"Quyết định nào / số mấy?": the số hiệu (of the type asked for) in the sentence other
+        than the ones the question names; a sentence that speaks of its own document ("Ủy ban
+        nhân dân tỉnh ban hành kế hoạch …, cụ thể như sau:") answers with that document."""
+        numbers = [n for n in find_numbers(sentence) if not asked(n)]
+        typed = [n for n in numbers if wanted_type and type_of_number(n) == wanted_type]
+        numbers = typed or numbers
+        if numbers:
+            number = numbers[0]
+            at = sentence.find(number) + len(number)
+            dates = [d for pos, d in parse_dates(sentence) if 0 <= pos - at <= 25]
+            when = f" ngày {vn_date(dates[0].isoformat())}" if dates else ""
+            source = self._document_numbered(number)
+            if not when and source is not None and len(source.meta.date) == 10:
+                when = f" ngày {vn_date(source.meta.date)}"
+            kind_name = type_of_number(number) or "Văn bản"
+            return f"{kind_name} số {number}{when}. {sentence}", source
+        own = doc.meta.number if doc is not None else ""
+        if own and not asked(own) and (not wanted_type or type_of_number(own) == wanted_type):
+            kind_name = type_of_number(own) or doc.meta.doc_type or "Văn bản"
+            when = f" ngày {vn_date(doc.meta.date)}" if len(doc.meta.date) == 10 else ""
+            return f"{kind_name} số {own}{when}. {sentence}", None
+        return sentence, None
+
+    def _document_numbered(self, number: str) -> Document | None:
+        """The document of the knowledge base that *is* this số hiệu (its own number, named in
+        its title), if any."""
+        for doc in self.kb.documents():
+            if doc.meta.number == number and number in doc.meta.title:
+                return doc
+        return None
 
     def _cite(self, doc: Document | None, quote: str) -> Citation:
         if doc is None:
@@ -500,6 +683,48 @@ class Answerer:
                     "Các văn bản gần nhất có thể liên quan được liệt kê bên dưới.")
         return Answer(text, declined=True, citations=tuple(leads), kind=analysis.kind.value,
                       confidence=confidence)
+
+
+_ELABORATION = re.compile(r"(?:Trong đó|Cụ thể|Bao gồm|Gồm)\b")
+_NEGATION = re.compile(r"\b(?:không|chưa|bỏ|bãi bỏ|miễn|chấm dứt|không còn|không phải|không cần)\b",
+                       re.IGNORECASE)
+
+
+def _locate(text: str, sentence: str) -> tuple[int, int] | None:
+    """Where a sentence (whose lines may have been joined) lies in its document's text."""
+    at = text.find(sentence)
+    if at >= 0:
+        return at, at + len(sentence)
+    tokens = sentence.split()
+    if not tokens:
+        return None
+    m = re.search(r"\s+".join(re.escape(t) for t in tokens), text)
+    return (m.start(), m.end()) if m else None
+
+
+def _differs(clause: str, sentence: str) -> bool:
+    return clause.strip(" .;,") != sentence.strip(" .;,")
+
+
+def _yes_no(question: str, sentence: str) -> str:
+    """"Có" or "Không" for a yes/no question, from the sentence that answers it: "Không" when
+    a word the question asks about is negated there ("Nghị định này không điều chỉnh …", "Bỏ
+    yêu cầu nộp …"); "Có" when the sentence affirms all of them; "" when unsure."""
+    folded_q = {fold_diacritics(w) for w in re.findall(r"\w+", question.lower())
+                if w not in STOPWORDS} - _QUESTION_WORDS - {
+        "co", "khong", "con", "phai", "chua", "duoc", "bi", "nen", "can", "da"}
+    tokens = re.findall(r"\w+", sentence.lower())
+    folded = [fold_diacritics(t) for t in tokens]
+    asked_at = [i for i, t in enumerate(folded) if t in folded_q]
+    if not asked_at:
+        return ""
+    for i in asked_at:
+        window = " ".join(tokens[max(0, i - 3): i])
+        if _NEGATION.search(window):
+            return "Không"
+    if _NEGATION.search(sentence):
+        return ""
+    return "Có" if len({folded[i] for i in asked_at}) >= 0.6 * len(folded_q) else ""
 
 
 def _clause_with(sentence: str, pattern: re.Pattern[str]) -> str:

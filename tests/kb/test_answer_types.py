@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from knowledge.answer import split_sentences
+import pytest
+
+from knowledge.answer import _yes_no, answer_fit, split_sentences
+from knowledge.question import (
+    DocumentRef,
+    QuestionKind,
+    analyze,
+    classify,
+    document_refs,
+    question_parts,
+)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "answers"
 
@@ -43,3 +53,98 @@ def test_a_list_stays_with_its_lead_in():
     units = split_sentences(text)
     assert units[0] == ("2. Nghị định này không điều chỉnh:\na) Chế độ báo cáo thống kê theo quy "
                         "định của pháp luật về thống kê;\nb) Chế độ báo cáo mật.")
+
+
+# -- what a question asks -----------------------------------------------------------------
+@pytest.mark.parametrize("question,kind", [
+    ("Theo KH 1576, hệ thống được triển khai đến những cơ quan nào?", QuestionKind.LIST),
+    ("Cơ quan nào chủ trì kiểm tra CCHC?", QuestionKind.AGENCY),
+    ("Sở nào của tỉnh xếp hạng cuối bảng?", QuestionKind.AGENCY),  # "Sở", not "số"
+    ("Quyết định số mấy?", QuestionKind.DOC_NUMBER),
+    ("Chính phủ yêu cầu giảm tối thiểu bao nhiêu % thời gian xử lý?", QuestionKind.NUMBER),
+    ("Bộ phận một cửa có bao nhiêu cán bộ, công chức?", QuestionKind.COUNT),
+    ("Bình Dương xếp thứ mấy về chỉ số PAPI?", QuestionKind.NUMBER),
+    ("thi tuyen cong chuc con phai nop phieu ly lich tu phap khong?", QuestionKind.YES_NO),
+    ("Kết quả kiểm tra dùng làm cơ sở để làm gì?", QuestionKind.PURPOSE),
+    ("Bộ phận một cửa đặt trụ sở ở đâu?", QuestionKind.LOCATION),
+    ("Trung tâm bắt đầu tiếp nhận hồ sơ từ thời điểm nào?", QuestionKind.DATE),
+])
+def test_question_kinds(question, kind):
+    assert classify(question) is kind
+
+
+def test_what_a_question_says_about_its_answer():
+    a = analyze("Bộ phận một cửa có bao nhiêu cán bộ, công chức?")
+    assert a.counted == "can bo" and a.measure == ""
+    assert analyze("giảm bao nhiêu TTHC?").counted == "thu tuc"  # abbreviation expanded
+    assert analyze("Tỷ lệ hài lòng đạt bao nhiêu %?").measure == "percent"
+    assert analyze("Hỗ trợ chi phí chữ ký số tối đa bao nhiêu?").measure == "money"
+    assert document_refs("nd 09/2019 co dieu chinh bao cao thong ke khong?") == (
+        DocumentRef("Nghị định", 9, 2019),)
+    assert document_refs("Theo KH 1576 của TP.HCM") == (DocumentRef("Kế hoạch", 1576),)
+    ref = DocumentRef("Nghị định", 9, 2019)
+    assert ref.matches("09/2019/NĐ-CP", "Nghị định")
+    assert not ref.matches("09/2018/NĐ-CP", "Nghị định")
+    assert not ref.matches("09/2019/QĐ-UBND", "Quyết định")
+
+
+def test_two_questions_in_one():
+    assert question_parts("Báo cáo PAPI công bố ngày nào và là năm thứ mấy được công bố?") == (
+        "Báo cáo PAPI công bố ngày nào", "là năm thứ mấy được công bố")
+    assert question_parts("Trung tâm chính thức hoạt động từ ngày nào, đặt ở đâu?") == (
+        "Trung tâm chính thức hoạt động từ ngày nào", "đặt ở đâu")
+    # one question: the comma lists what is counted; "bắt đầu" is not "đâu"
+    assert question_parts("Có bao nhiêu cán bộ, công chức?") == ()
+    assert question_parts("TTPVHCC bắt đầu tiếp nhận, trả kết quả từ thời điểm nào?") == ()
+
+
+# -- the shape of an answer -----------------------------------------------------------------
+def _fit(question: str, sentence: str, asked=lambda number: False) -> float | None:
+    return answer_fit(analyze(question), sentence, asked)
+
+
+def test_a_percent_question_needs_a_percentage():
+    q = "Mục tiêu cắt giảm báo cáo định kỳ là bao nhiêu phần trăm?"
+    assert _fit(q, "Giảm tối thiểu 20% số báo cáo định kỳ không phù hợp.") == 1
+    assert _fit(q, "Hàng trăm thủ tục hành chính đã được đề xuất cắt giảm.") == 0
+
+
+def test_a_count_wants_the_number_next_to_what_is_counted():
+    q = "SIPAS 2019 chọn bao nhiêu người dân, tổ chức để khảo sát?"
+    assert _fit(q, "36.630 người dân, tổ chức đã được chọn trong cả nước.") == 1
+    assert _fit(q, "SIPAS 2019 khảo sát 16 lĩnh vực dịch vụ công.") == 0.5
+    assert _fit(q, "Người dân, tổ chức được khảo sát ý kiến.") == 0
+
+
+def test_a_list_question_wants_an_enumeration_with_its_lead_in():
+    q = "Năm 2019 Lâm Đồng kiểm tra CCHC tại những sở, ngành nào?"
+    assert _fit(q, "Đoàn đã kiểm tra 7 sở, ngành gồm Y tế, Tài chính, Xây dựng và Nội vụ.") == 1
+    # a comma between two long clauses is no list
+    assert _fit(q, "Sở Nội vụ cho biết, trong năm 2019 đã phối hợp với các sở tiến hành kiểm "
+                   "tra công tác cải cách hành chính của 25 đơn vị.") == 0
+
+
+def test_a_doc_number_question_wants_a_number_it_did_not_name():
+    q = "Kế hoạch 1576/KH-UBND được ban hành để thực hiện nghị định nào?"
+    a = analyze(q)
+
+    def asked(number):
+        return any(r.matches(number) for r in a.refs)
+
+    assert _fit(q, "Thực hiện Nghị định số 61/2018/NĐ-CP ngày 23/4/2018.", asked) == 1
+    assert _fit(q, "Kế hoạch 1576/KH-UBND về đánh giá hài lòng.", asked) == 0
+
+
+@pytest.mark.parametrize("question,sentence,verdict", [
+    ("nd 09/2019 co dieu chinh che do bao cao thong ke khong?",
+     "2. Nghị định này không điều chỉnh:\na) Chế độ báo cáo thống kê;", "Không"),
+    ("thi tuyen cong chuc con phai tu nop phieu ly lich tu phap khong?",
+     "Bỏ yêu cầu nộp Phiếu lý lịch tư pháp từ phía cá nhân.", "Không"),
+    ("Khánh Hòa có đơn vị nào xếp hạng Yếu không?",
+     "Còn 4 đơn vị xếp hạng Trung bình và không có đơn vị xếp hạng Yếu.", "Không"),
+    ("Trung tâm có tiếp nhận hồ sơ trực tuyến không?",
+     "Trung tâm tiếp nhận hồ sơ trực tuyến và trực tiếp.", "Có"),
+    ("Trung tâm có tiếp nhận hồ sơ trực tuyến không?", "Trung tâm đặt tại tầng 1.", ""),
+])
+def test_yes_no_verdict(question, sentence, verdict):
+    assert _yes_no(question, sentence) == verdict
