@@ -120,14 +120,17 @@ def main(argv: list[str] | None = None) -> int:
     embedder.dimension  # noqa: B018 - load the model outside the timed ingest
     analyzer.words("khởi động")  # load underthesea outside the timed ingest
     result["rss_after_model_mb"] = current_rss_mb()
+    cpu_start = time.process_time()  # CPU seconds of all the process's threads
     clock = PhaseClock()
     report = Indexer(cfg, embedder=embedder, analyzer=analyzer).ingest([folder], progress=clock)
     total = time.perf_counter() - clock.start
+    cpu = time.process_time() - cpu_start
     first = clock.marks[0][1] if clock.marks else 0.0
     chunks = report.total_chunks
     ingest = {
         "documents": report.total_documents, "chunks": chunks, "failures": len(report.failures),
-        "seconds": total, "load_chunk_s": first, "segment_s": analyzer.seconds,
+        "seconds": total, "cpu_s": cpu, "load1_at_end": os.getloadavg()[0],
+        "load_chunk_s": first, "segment_s": analyzer.seconds,
         "embed_s": embedder.seconds,
         "write_other_s": total - first - analyzer.seconds - embedder.seconds,
         "docs_per_s": report.total_documents / total, "chunks_per_s": chunks / total,
