@@ -218,7 +218,11 @@
         line = line.slice(label[0].length);
       }
       if (label && label[1] === "Nguồn") appendSource(p, line);
-      else appendLinkified(p, line);
+      else if (/^• /.test(line) && SOURCE_LINK.test(line.slice(2))) {
+        // an answer from several documents lists its sources as "• <document> (<address>)"
+        p.appendChild(document.createTextNode("• "));
+        appendSource(p, line.slice(2));
+      } else appendLinkified(p, line);
       bubble.appendChild(p);
     });
   }
