@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from knowledge.metadata import (
     SURNAMES,
+    TYPE_CODES,
     find_numbers,
     parse_dates,
     type_of_number,
@@ -26,7 +27,7 @@ from knowledge.question import QuestionAnalysis, QuestionKind, analyze
 from knowledge.reply import vn_date
 from knowledge.schema import Answer, Chunk, Citation, Document, Hit
 from knowledge.text.segment import FOLDED_PREFIX
-from knowledge.text.vietnamese import STOPWORDS, fold_diacritics
+from knowledge.text.vietnamese import STOPWORDS, fold_diacritics, has_diacritics
 
 if TYPE_CHECKING:
     from knowledge.base import KnowledgeBase, SearchFilters
@@ -94,6 +95,15 @@ def _list_items(text: str) -> int:
     return short + 1 if short else 1
 
 
+def _has_figure(text: str) -> bool:
+    """Does the text state a figure — not just a date, a year or a số hiệu?"""
+    for number in find_numbers(text):
+        text = text.replace(number, " ")
+    text = _DATE_ANY.sub(" ", text)
+    text = re.sub(r"(?<!\d)(?:19|20)\d{2}(?!\d)", " ", text)
+    return bool(re.search(r"\d", text))
+
+
 def answer_fit(analysis: QuestionAnalysis, text: str, asked: Callable[[str], bool]) -> float | None:
     """How well a sentence has the *shape* of the answer asked for, from 0 to 1 (``None`` for
     kinds with no particular shape: yes/no, passages).
@@ -115,7 +125,7 @@ def answer_fit(analysis: QuestionAnalysis, text: str, asked: Callable[[str], boo
             analysis.counted)
         if analysis.counted and re.search(counted, folded):
             return 1.0
-        return 0.5 if re.search(r"\d", text) else 0.0
+        return 0.5 if _has_figure(text) else 0.0
     if kind == QuestionKind.DOC_NUMBER:
         return 1.0 if any(not asked(n) for n in find_numbers(text)) else 0.0
     if kind == QuestionKind.DATE:
@@ -138,6 +148,8 @@ def answer_fit(analysis: QuestionAnalysis, text: str, asked: Callable[[str], boo
         if items >= 3 and _LEAD_IN.search(text):
             fit = min(1.0, fit + 0.3)
         return fit
+    if kind == QuestionKind.YES_NO:  # a sentence that settles it: "… không điều chỉnh …"
+        return 1.0 if _yes_no(analysis.text, text) else 0.5
     if kind == QuestionKind.DEFINITION:
         return 1.0 if re.search(r"\blà\b|\bđược hiểu\b", text) else 0.0
     return None
@@ -167,6 +179,25 @@ class Sentence:
 
 
 _WH = re.compile(r"\b(nao|ai|gi|bao nhieu|may|dau|khi nao|bao gio)\b")
+_WH_MARKED = {"nào", "ai", "gì", "mấy", "đâu"}
+_DOC_TYPES_FOLDED = {"quyet dinh", "ke hoach", "van ban", "nghi dinh", "chi thi", "thong tu",
+                     "nghi quyet", "cong van", "bao cao"}
+_FOLDED_STOPWORDS = {fold_diacritics(w) for w in STOPWORDS if "_" not in w}
+
+
+def _content_before(words: list[str]) -> list[str]:
+    """Content words of a question before its question word, without fillers and without a
+    document type that only names the kind of answer ("thành lập theo quyết định nào")."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        if " ".join(words[i: i + 2]) in _DOC_TYPES_FOLDED:
+            i += 2
+            continue
+        if words[i] not in _FOLDED_STOPWORDS and words[i] not in _QUESTION_WORDS:
+            out.append(words[i])
+        i += 1
+    return out
 #: Question words and fillers, compared diacritic-free (folding only the unambiguous ones).
 _QUESTION_WORDS = {"nao", "gi", "bao", "nhieu", "may", "ai", "khong", "dau", "nhung", "cac", "la",
                    "duoc", "thi", "sao", "vay", "hoi", "cho", "biet", "toi", "ban", "xin", "o"}
@@ -234,9 +265,28 @@ def _extends_list(unit: str, prev_line: str, line: str) -> bool:
     """Does ``line`` belong to the list that ``unit`` announces ("…gồm:" / "- A;" / "- B")?"""
     if _is_heading(line) and not _LIST_LINE.match(line):
         return False  # "I. MỤC TIÊU" after "…cụ thể như sau:" opens a section, not an item
+    first = unit.split("\n", 1)[0]
+    kind = _marker_kind(line)
+    if "\n" in unit and kind and kind == _marker_kind(first):
+        return False  # "2. …" after "1. … gồm:\na) …\nb) …" is the lead-in's sibling
+    items = [k for k in map(_marker_kind, unit.split("\n")) if k]
+    if kind and items and _MARKER_RANK[kind] > _MARKER_RANK[items[-1]]:
+        return False  # "4. Văn phòng UBND tỉnh" after "c) …" opens the next section
     if prev_line.endswith(":"):
         return True
     return bool(_LIST_LINE.match(line) and (":" in unit or _LIST_LINE.match(unit)))
+
+
+_MARKER_RANK = {"digit": 3, "letter": 2, "dash": 1}
+
+
+def _marker_kind(line: str) -> str:
+    """The kind of list marker a line opens with: "1." → digit, "a)" → letter, "-" → dash."""
+    m = _LIST_LINE.match(line)
+    if not m:
+        return ""
+    head = m.group(0)[0]
+    return "digit" if head.isdigit() else "letter" if head.isalpha() else "dash"
 
 
 def split_sentences(passage: str) -> list[str]:
@@ -287,10 +337,23 @@ def _content_terms(kb: KnowledgeBase, question: str,
     folded = [fold_diacritics(w) for w in words]
     content = [f for w, f in zip(words, folded, strict=True)
                if w not in STOPWORDS and f not in _QUESTION_WORDS]
+    marked = has_diacritics(question)  # then "đầu" ("bắt đầu") is not the question word "đâu"
     focus: set[str] = set()
-    for i, w in enumerate(folded):
-        if _WH.fullmatch(w):
-            focus.update(x for x in folded[max(0, i - 2): i + 3] if x not in _QUESTION_WORDS)
+    for i, (w, f) in enumerate(zip(words, folded, strict=True)):
+        if f == "bao" and folded[i + 1: i + 2] == ["nhieu"]:
+            # what is measured follows: "bao nhiêu % thời gian xử lý và chi phí tuân thủ"
+            near = _content_before(folded[max(0, i - 8): i])[-2:] + folded[i + 2: i + 8]
+        elif (w in _WH_MARKED) if marked else bool(_WH.fullmatch(f)):
+            # the two words before, past a document type that only names the answer's kind:
+            # "được **thành lập** theo quyết định nào" → "thành lập"
+            before = _content_before(folded[max(0, i - 8): i])
+            near = before[-2:] + folded[i + 1: i + 3]
+        else:
+            continue
+        # a year ("năm 2019") or a number in the question is a constraint, not what is asked
+        focus.update(x for j, x in enumerate(near) if x not in _QUESTION_WORDS
+                     and not x.isdigit() and not (x == "nam" and near[j + 1: j + 2] != []
+                                                 and near[j + 1].isdigit()))
     return {FOLDED_PREFIX + w: (focus_weight if w in focus else 1.0)
             for w in dict.fromkeys(content)}
 
@@ -331,6 +394,38 @@ def _passage(doc: Document | None, chunk: Chunk) -> str:
     return text[start:end].strip()
 
 
+_CODES_LONGEST_FIRST = sorted(TYPE_CODES, key=len, reverse=True)
+
+
+def _number_type(number: str) -> str:
+    """Loại văn bản of a số hiệu, also when the hyphen was lost ("2468/QĐUBND" → Quyết
+    định, as PDF extraction writes it)."""
+    kind = type_of_number(number)
+    if kind:
+        return kind
+    for code in re.split(r"[-/]", number)[1:]:
+        for known in _CODES_LONGEST_FIRST:
+            if len(known) >= 2 and code.startswith(known) and code[len(known):].isupper():
+                return TYPE_CODES[known]
+    return ""
+
+
+def _is_news(doc: Document) -> bool:
+    return fold_diacritics(doc.meta.doc_type).lower().replace("_", " ") in ("tin tuc", "")
+
+
+def _self_description(doc: Document) -> str:
+    """A sentence saying what the document itself is, from its metadata: "Kế hoạch số
+    87/KH-UBND ngày 10/12/2013: Kế hoạch … cải cách hành chính tỉnh Tuyên Quang năm 2014"."""
+    meta = doc.meta
+    if not meta.number or not meta.title or _is_news(doc):
+        return ""  # a news article's main number and date are not its own
+    kind = _number_type(meta.number) or "Văn bản"
+    when = f" ngày {vn_date(meta.date)}" if len(meta.date) == 10 else ""
+    title = re.sub(r"\s*(?:số\s*)?" + re.escape(meta.number), "", meta.title).strip()
+    return f"{kind} số {meta.number}{when}: {title}"
+
+
 def _form_quality(sentence: str) -> float:
     """Penalise what is not an answer: headings in capitals, fragments, table debris."""
     letters = [c for c in sentence if c.isalpha()]
@@ -347,6 +442,8 @@ def _form_quality(sentence: str) -> float:
         factor *= 0.5
     if sentence[:1].islower():
         factor *= 0.85
+    if sentence.rstrip().endswith("?"):
+        factor *= 0.5  # a question (an FAQ heading in an article) does not answer one
     return factor
 
 
@@ -355,7 +452,7 @@ class Answerer:
 
     def __init__(self, kb: KnowledgeBase, top_chunks: int = 8, rerank_sentences: int = 12,
                  dense_weight: float = 2.0, focus_weight: float = 3.0,
-                 fit_weight: float = 0.4, context_weight: float = 0.5) -> None:
+                 fit_weight: float = 0.5, context_weight: float = 0.5) -> None:
         self.kb = kb
         self.fit_weight = fit_weight
         self.context_weight = context_weight
@@ -382,7 +479,7 @@ class Answerer:
 
         def asked(number: str) -> bool:  # is this số hiệu one the question itself names?
             return number in asked_numbers or any(
-                ref.matches(number, type_of_number(number)) for ref in analysis.refs)
+                ref.matches(number, _number_type(number)) for ref in analysis.refs)
 
         named = self._named_documents(analysis, asked_numbers)
         # 1. candidate sentences of the best chunks, with their terms
@@ -391,12 +488,15 @@ class Answerer:
         for rank, hit in enumerate(hits):
             doc = self.kb.document(hit.chunk.doc_id)
             context = self._chunk_terms(hit.chunk)
-            for text in split_sentences(_passage(doc, hit.chunk)):
-                if (hit.chunk.doc_id, text) in seen:
+            texts = split_sentences(_passage(doc, hit.chunk))
+            if doc is not None and hit.chunk.doc_id not in {d for d, _ in seen} and (
+                    analysis.kind in (QuestionKind.DOC_NUMBER, QuestionKind.DATE)):
+                texts.append(_self_description(doc))  # "which plan / when": maybe this one
+            for text in texts:
+                if not text or (hit.chunk.doc_id, text) in seen:
                     continue  # the same sentence from an overlapping, lower-ranked passage
                 seen.add((hit.chunk.doc_id, text))
-                pool.append((text, hit.chunk, rank, set(self.kb.analyzer.document_terms(text)),
-                             context))
+                pool.append((text, hit.chunk, rank, self._terms(text), context))
         # 2. terms every candidate shares (the topic: "kế hoạch kiểm tra CCHC 2019 Quảng Trị")
         #    say little about which sentence answers; terms few candidates have say a lot.
         n = len(pool)
@@ -416,7 +516,7 @@ class Answerer:
             fit = answer_fit(analysis, text, asked)
             if fit is not None:  # a sentence without the shape of the answer is not one
                 score *= 1 - self.fit_weight * (1 - fit)
-            if wanted_type and any(type_of_number(num) == wanted_type and not asked(num)
+            if wanted_type and any(_number_type(num) == wanted_type and not asked(num)
                                    for num in find_numbers(text)):
                 score += 0.2
             score += self._year_bonus(analysis, chunk, text)
@@ -455,6 +555,8 @@ class Answerer:
             return self._decline(analysis, hits, confidence)
         best = self._with_continuation(best, doc, analysis.kind)
         best = self._with_other_parts(analysis, best, asked)
+        if analysis.kind in (QuestionKind.AGENCY, QuestionKind.PERSON):
+            best = _with_owner(best, doc)
         text, source = self._extract(analysis, best, doc, wanted_type, asked)
         if source is not None:  # the answer is a document the knowledge base holds: cite it
             citation = self._cite(source, source.meta.title)
@@ -492,7 +594,7 @@ class Answerer:
         for doc in self.kb.documents():
             own = doc.meta.number
             if own and (own in numbers or any(
-                    ref.matches(own, type_of_number(own)) for ref in analysis.refs)):
+                    ref.matches(own, _number_type(own)) for ref in analysis.refs)):
                 out.add(doc.id)
         return out
 
@@ -507,6 +609,12 @@ class Answerer:
         if any(fold_diacritics(place).lower() in folded for place in analysis.places):
             return 1.0
         return 0.8
+
+    def _terms(self, text: str) -> set[str]:
+        """A sentence's terms; "%" reads as "phần trăm"."""
+        if "%" in text:
+            text = text + " phần trăm"
+        return set(self.kb.analyzer.document_terms(text))
 
     def _chunk_terms(self, chunk: Chunk) -> set[str]:
         doc = self.kb.document(chunk.doc_id)
@@ -605,11 +713,11 @@ class Answerer:
         kind = analysis.kind
         if kind == QuestionKind.DOC_NUMBER:
             return self._doc_number_answer(sentence, doc, wanted_type, asked)
-        if kind in (QuestionKind.NUMBER, QuestionKind.COUNT):
+        if kind in (QuestionKind.NUMBER, QuestionKind.COUNT) and len(sentence) > _SHORT:
             pattern = _PERCENT if analysis.measure == "percent" else _FIGURE
             clause = _clause_with(sentence, pattern) or _clause_with(sentence, _FIGURE)
             if clause and _differs(clause, sentence):
-                return f"{_capitalize(clause)}. ({sentence})", None
+                return f"{_capitalize(clause)}. ({_clean(sentence)})", None
         if kind == QuestionKind.DATE and not analysis.parts:
             clause = _clause_with(sentence, _DATE_ANY)
             if clause and _differs(clause, sentence):
@@ -617,8 +725,8 @@ class Answerer:
         if kind == QuestionKind.YES_NO:
             verdict = _yes_no(analysis.text, sentence)
             if verdict:
-                return f"{verdict}. {sentence}", None
-        return sentence, None
+                return f"{verdict}. {_clean(sentence)}", None
+        return _clean(sentence), None
 
     def _doc_number_answer(self, sentence: str, doc: Document | None, wanted_type: str,
                            asked: Callable[[str], bool]) -> tuple[str, Document | None]:
@@ -626,7 +734,7 @@ class Answerer:
         than the ones the question names; a sentence that speaks of its own document ("Ủy ban
         nhân dân tỉnh ban hành kế hoạch …, cụ thể như sau:") answers with that document."""
         numbers = [n for n in find_numbers(sentence) if not asked(n)]
-        typed = [n for n in numbers if wanted_type and type_of_number(n) == wanted_type]
+        typed = [n for n in numbers if wanted_type and _number_type(n) == wanted_type]
         numbers = typed or numbers
         if numbers:
             number = numbers[0]
@@ -636,11 +744,11 @@ class Answerer:
             source = self._document_numbered(number)
             if not when and source is not None and len(source.meta.date) == 10:
                 when = f" ngày {vn_date(source.meta.date)}"
-            kind_name = type_of_number(number) or "Văn bản"
-            return f"{kind_name} số {number}{when}. {sentence}", source
+            head = f"{_number_type(number) or 'Văn bản'} số {number}{when}"
+            return (sentence if sentence.startswith(head) else f"{head}. {sentence}"), source
         own = doc.meta.number if doc is not None else ""
-        if own and not asked(own) and (not wanted_type or type_of_number(own) == wanted_type):
-            kind_name = type_of_number(own) or doc.meta.doc_type or "Văn bản"
+        if own and not asked(own) and (not wanted_type or _number_type(own) == wanted_type):
+            kind_name = _number_type(own) or doc.meta.doc_type or "Văn bản"
             when = f" ngày {vn_date(doc.meta.date)}" if len(doc.meta.date) == 10 else ""
             return f"{kind_name} số {own}{when}. {sentence}", None
         return sentence, None
@@ -685,9 +793,33 @@ class Answerer:
                       confidence=confidence)
 
 
+#: A sentence this short is an answer as it stands; a longer one is cut to the clause asked for.
+_SHORT = 320
 _ELABORATION = re.compile(r"(?:Trong đó|Cụ thể|Bao gồm|Gồm)\b")
 _NEGATION = re.compile(r"\b(?:không|chưa|bỏ|bãi bỏ|miễn|chấm dứt|không còn|không phải|không cần)\b",
                        re.IGNORECASE)
+
+
+def _with_owner(best: Sentence, doc: Document | None) -> Sentence:
+    """Duties listed under an agency ("4. Văn phòng UBND tỉnh" / "a) Theo dõi, kiểm tra …")
+    say who does them only in that heading: an item without a subject gets it back."""
+    if doc is None or not re.match(r"[a-zđ][.)]\s|[-+•*–]\s", best.text):
+        return best
+    if _AGENCY.search(" ".join(best.text.split()[:6])):
+        return best  # "- Sở Nội vụ chủ trì …" names its agency itself
+    span = _locate(doc.text, best.text.split("\n", 1)[0])
+    if span is None:
+        return best
+    units = split_sentences(doc.text[max(0, span[0] - 3000): span[0]])
+    if not units:
+        return best
+    owner = units[-1].split("\n", 1)[0].strip()
+    if not (_marker_kind(owner) == "digit" or owner.endswith(":")) or len(owner.split()) > 15:
+        return best
+    if not _AGENCY.search(owner):
+        return best
+    name = _clean(owner).rstrip(":").strip()
+    return Sentence(f"{name}: {best.text}", best.chunk, best.rank, best.score)
 
 
 def _locate(text: str, sentence: str) -> tuple[int, int] | None:
@@ -724,7 +856,7 @@ def _yes_no(question: str, sentence: str) -> str:
             return "Không"
     if _NEGATION.search(sentence):
         return ""
-    return "Có" if len({folded[i] for i in asked_at}) >= 0.6 * len(folded_q) else ""
+    return "Có" if len({folded[i] for i in asked_at}) >= 0.9 * len(folded_q) else ""
 
 
 def _clause_with(sentence: str, pattern: re.Pattern[str]) -> str:
@@ -735,8 +867,26 @@ def _clause_with(sentence: str, pattern: re.Pattern[str]) -> str:
 
 
 def _capitalize(text: str) -> str:
-    text = re.sub(r"^(?:với|và|đồng thời|trong đó)\s+", "", text.strip())
+    text = re.sub(r"^(?:với|và|đồng thời|trong đó)\s+", "", _clean(text))
     return text[:1].upper() + text[1:]
+
+
+#: What opens a passage but is not part of the answer: a list marker ("(2)", "b)", "-"), a
+#: Markdown heading mark, a news dateline ("(Baonghean.vn) -", "(GLO)-").
+_LEADING_DEBRIS = re.compile(r"^(?:#+\s*|\(?\d{1,2}[.)]\s+|[a-zđ][.)]\s+|[-+•*–]\s+"
+                             r"|\([^()\n]{2,25}\)\s*[-–]\s*)")
+
+
+def _clean(text: str) -> str:
+    """An answer without the debris that opens its passage (see ``_LEADING_DEBRIS``)."""
+    text = text.strip()
+    first, _, rest = text.partition("\n")
+    if rest and _marker_kind(first) and _marker_kind(first) == _marker_kind(rest):
+        return text  # a list of items keeps its markers
+    first = _LEADING_DEBRIS.sub("", first, count=1).strip() or first
+    if rest and first[-1:] not in _TERMINAL:
+        first += ":"  # "4. Văn phòng UBND tỉnh" heads the duties below it
+    return f"{first}\n{rest}" if rest else first
 
 
 def _shorten(text: str, limit: int) -> str:

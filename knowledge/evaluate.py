@@ -11,6 +11,8 @@ Scoring rule (also in docs/benchmarks.md):
   citation is the gold document, and it covers the gold answer: at least 60 % of the gold
   answer's content syllables (diacritic-insensitive) and every number in the gold answer
   appear in the answer text, or the answer contains the gold evidence's key sentence;
+  numbers are compared as whole numbers without leading zeros ("08/12/2017" = "8/12/2017",
+  but "12" is not found inside "2012");
 * an unanswerable question is **declined right** when ``declined`` is true.
 """
 
@@ -29,10 +31,15 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _NUM = re.compile(r"\d+(?:[.,]\d+)?")
 
 
+def _number(token: str) -> str:
+    """A number as written, without leading zeros: "08" and "8" are the same day."""
+    return (token.lstrip("0") or "0") if token.isdigit() else token
+
+
 def _syllables(text: str) -> list[str]:
     folded = fold_diacritics(text).lower()
     stop = {fold_diacritics(w) for w in STOPWORDS if "_" not in w}
-    return [w for w in _WORD.findall(folded) if w not in stop]
+    return [_number(w) for w in _WORD.findall(folded) if w not in stop]
 
 
 def answer_covers(answer: str, gold: str, evidence: str = "") -> bool:
@@ -42,7 +49,8 @@ def answer_covers(answer: str, gold: str, evidence: str = "") -> bool:
     if not want:
         return False
     recall = sum(1 for w in want if w in got) / len(want)
-    numbers_ok = all(n in answer for n in _NUM.findall(gold))
+    numbers = {_number(n) for n in _NUM.findall(answer)}
+    numbers_ok = all(_number(n) in numbers for n in _NUM.findall(gold))
     if recall >= 0.6 and numbers_ok:
         return True
     ev = " ".join(_syllables(evidence))

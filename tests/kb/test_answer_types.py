@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.answer import _yes_no, answer_fit, split_sentences
+from knowledge.answer import _clean, _yes_no, answer_fit, split_sentences
 from knowledge.question import (
     DocumentRef,
     QuestionKind,
@@ -148,3 +148,24 @@ def test_a_doc_number_question_wants_a_number_it_did_not_name():
 ])
 def test_yes_no_verdict(question, sentence, verdict):
     assert _yes_no(question, sentence) == verdict
+
+
+def test_sections_and_their_items_stay_apart():
+    text = ("c) Phối hợp đánh giá chất lượng phục vụ.\n\n4. Văn\nphòng UBND tỉnh\n\n"
+            "a) Theo dõi, kiểm tra, đôn đốc báo cáo Chủ tịch UBND tỉnh.\n"
+            "b) Tổng hợp kết quả thực hiện.")
+    units = split_sentences(text)
+    assert units[0] == "c) Phối hợp đánh giá chất lượng phục vụ."  # "4." is not item d)
+    assert units[1].startswith("4. Văn phòng UBND tỉnh\na) Theo dõi")
+    assert _clean(units[1]).startswith("Văn phòng UBND tỉnh:\na) Theo dõi")
+
+
+@pytest.mark.parametrize("raw,clean", [
+    ("(2) Giảm tối thiểu 20% số báo cáo định kỳ.", "Giảm tối thiểu 20% số báo cáo định kỳ."),
+    ("(Baonghean.vn) - Thực hiện Quyết định số 2525/QĐ-UBND.",
+     "Thực hiện Quyết định số 2525/QĐ-UBND."),
+    ("# Năm 2018, Sơn La đứng đầu cả nước.", "Năm 2018, Sơn La đứng đầu cả nước."),
+    ("- Sở Tư pháp;\n- Sở Nội vụ.", "- Sở Tư pháp;\n- Sở Nội vụ."),  # a list keeps its markers
+])
+def test_answers_lose_the_debris_that_opens_a_passage(raw, clean):
+    assert _clean(raw) == clean
