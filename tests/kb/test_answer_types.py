@@ -169,3 +169,71 @@ def test_sections_and_their_items_stay_apart():
 ])
 def test_answers_lose_the_debris_that_opens_a_passage(raw, clean):
     assert _clean(raw) == clean
+
+
+# -- typed answers end to end, on a small real index ----------------------------------------
+@pytest.fixture(scope="module")
+def answers_kb(tmp_path_factory, index_builder, embedder, analyzer):
+    from knowledge.base import KnowledgeBase
+
+    cfg, _ = index_builder(tmp_path_factory.mktemp("answers-index"), [FIXTURES / "docs"])
+    return KnowledgeBase(cfg, embedder=embedder, analyzer=analyzer)
+
+
+def _ask(kb, question: str):
+    answer = kb.ask(question)
+    assert not answer.declined, answer.text
+    return answer
+
+
+def test_list_answer_is_the_whole_enumeration(answers_kb):
+    answer = _ask(answers_kb, "Năm 2019 Lâm Đồng kiểm tra CCHC tại những sở, ngành nào?")
+    for unit in ("Tài nguyên - Môi trường", "Nông nghiệp và Phát triển nông thôn", "Xây dựng",
+                 "Y tế", "Tài chính", "Giáo dục - Đào tạo", "Bảo hiểm xã hội tỉnh"):
+        assert unit in answer.text
+    assert "25 đơn vị" not in answer.text  # nothing from the neighbouring sentence
+
+
+def test_count_answer_keeps_its_breakdown(answers_kb):
+    answer = _ask(answers_kb, "Bộ phận tiếp nhận và trả kết quả huyện Đại Lộc có bao nhiêu cán "
+                              "bộ, công chức?")
+    assert answer.text.startswith("Bộ phận tiếp nhận và trả kết quả huyện Đại Lộc có 11 cán bộ")
+    assert "3 công chức thuộc ngành dọc" in answer.text
+
+
+def test_target_answer_is_the_figure_with_what_it_applies_to(answers_kb):
+    answer = _ask(answers_kb, "Mục tiêu cắt giảm báo cáo định kỳ là bao nhiêu phần trăm?")
+    assert answer.text.startswith("Giảm tối thiểu 20% số báo cáo định kỳ")
+
+
+def test_doc_number_answer_names_the_document_itself(answers_kb):
+    answer = _ask(answers_kb, "Nghị định quy định về chế độ báo cáo của cơ quan hành chính nhà "
+                              "nước là nghị định số mấy?")
+    assert answer.text.startswith("Nghị định số 09/2019/NĐ-CP ngày 24/1/2019")
+    assert answer.citations[0].doc_id == "nd-chedobaocao.txt"
+
+
+def test_doc_number_answer_is_not_the_number_the_question_names(answers_kb):
+    answer = _ask(answers_kb, "Chỉ thị 012/CT-UBND của Đắk Lắk được ban hành để thực hiện nghị "
+                              "quyết nào?")
+    assert answer.text.startswith("Nghị quyết số 66/NQ-CP ngày 26/3/2025")
+
+
+def test_yes_no_answer_says_no(answers_kb):
+    answer = _ask(answers_kb, "nd 09/2019 co dieu chinh che do bao cao thong ke khong?")
+    assert answer.text.startswith("Không.")
+    assert "Chế độ báo cáo thống kê" in answer.text
+    assert answer.citations[0].doc_id == "nd-chedobaocao.txt"
+
+
+def test_agency_answer_is_the_heading_of_its_duties(answers_kb):
+    answer = _ask(answers_kb, "Theo Chỉ thị 012 của Đắk Lắk, cơ quan nào theo dõi, đôn đốc và "
+                              "báo cáo kết quả thực hiện Chỉ thị?")
+    assert answer.text.startswith("Văn phòng UBND tỉnh:")
+
+
+def test_date_and_place_in_one_answer(answers_kb):
+    answer = _ask(answers_kb, "Trung tâm Phục vụ hành chính công tỉnh Đắk Lắk chính thức hoạt "
+                              "động từ ngày nào, đặt ở đâu?")
+    assert "01/7/2025" in answer.text
+    assert "số 16 đường Trường Chinh" in answer.text
