@@ -13,14 +13,23 @@ Same arguments as the ``rasa`` command::
 
     .venv/rasa/bin/python -m bot.nlu.grouped_cv test nlu --nlu data/nlu.yml --config config.yml \\
         --cross-validation --folds 3 --out var/nlu-eval/r4
+
+Rasa scores entities per token, so its entity F1 depends on the tokenizer ("Quảng Bình" is one
+token or two). ``span-f1`` scores DIET's entities per annotation (exact span and label) from the
+training data and the run's ``DIETClassifier_errors.json``::
+
+    .venv/rasa/bin/python -m bot.nlu.grouped_cv span-f1 data/nlu.yml var/nlu-eval/r4
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
+from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -63,7 +72,49 @@ def grouped_folds(n: int, training_data: TrainingData
         yield parts[0], parts[1]
 
 
+Span = tuple[str, int, int]
+
+
+def span_f1(gold: dict[str, set[Span]], errors: list[dict]) -> dict[str, float]:
+    """Micro F1 (and per label) of DIET's entities, exact span and label.
+
+    ``gold`` maps every held-out text to its annotations; ``errors`` is Rasa's
+    ``DIETClassifier_errors.json`` (examples not listed there were predicted exactly).
+    """
+    predicted = dict(gold)
+    for error in errors:
+        predicted[error["text"]] = {(e["entity"], e["start"], e["end"])
+                                    for e in error["predicted_entities"]
+                                    if e.get("extractor") == "DIETClassifier"}
+    counts: dict[str, Counter] = {"tp": Counter(), "fp": Counter(), "fn": Counter()}
+    for text, spans in gold.items():
+        for kind, found in (("tp", spans & predicted[text]), ("fp", predicted[text] - spans),
+                            ("fn", spans - predicted[text])):
+            counts[kind].update(label for label, _, _ in found)
+
+    def f1(tp: int, fp: int, fn: int) -> float:
+        return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+    labels = set(counts["tp"]) | set(counts["fn"]) | set(counts["fp"])
+    scores = {label: f1(counts["tp"][label], counts["fp"][label], counts["fn"][label])
+              for label in sorted(labels)}
+    scores["micro"] = f1(*(sum(counts[k].values()) for k in ("tp", "fp", "fn")))
+    return scores
+
+
+def _span_f1_command(nlu: str, out: str) -> None:
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    gold = {m.get("text"): {(e["entity"], e["start"], e["end"]) for e in m.get("entities", [])}
+            for m in load_data(nlu).intent_examples}
+    errors = json.loads((Path(out) / "DIETClassifier_errors.json").read_text())
+    sys.stdout.write(json.dumps({k: round(v, 3) for k, v in span_f1(gold, errors).items()}) + "\n")
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["span-f1"]:
+        _span_f1_command(*sys.argv[2:4])
+        return
     import rasa.nlu.test
     from rasa.__main__ import main as rasa_main
 

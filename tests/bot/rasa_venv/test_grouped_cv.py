@@ -8,7 +8,7 @@ from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.grouped_cv import group_key, grouped_folds
+from bot.nlu.grouped_cv import group_key, grouped_folds, span_f1
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -46,3 +46,16 @@ def test_folds_are_stratified_by_intent():
     for _train, test in grouped_folds(3, TrainingData(training_examples=examples)):
         assert Counter(m.get("intent") for m in test.intent_examples) == {"greet": 3,
                                                                            "goodbye": 3}
+
+
+def test_span_f1_counts_exact_spans_of_diet_only():
+    gold = {"năm 2018 ở Quảng Bình": {("year", 4, 8), ("place", 12, 22)},
+            "xin chào": set()}
+    errors = [{"text": "năm 2018 ở Quảng Bình", "predicted_entities": [
+        {"entity": "year", "start": 4, "end": 8, "extractor": "DIETClassifier"},
+        {"entity": "place", "start": 12, "end": 17, "extractor": "DIETClassifier"},
+        {"entity": "year", "start": 4, "end": 8, "extractor": "RegexEntityExtractor"},
+    ]}]
+    scores = span_f1(gold, errors)
+    assert scores == {"place": 0.0, "year": 1.0, "micro": pytest.approx(0.5)}
+    assert span_f1(gold, [])["micro"] == 1.0
