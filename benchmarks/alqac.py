@@ -325,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
                 "vs_bm25": paired(run, RECOMMENDED, Setting("sparse", depth=50)),
             }
             for name, m in (("BM25 (sparse)", live["sparse"]), ("dense", live["dense"]),
-                            ("RRF k=60 (current hybrid)", live["hybrid"]),
+                            ("hybrid (default config)", live["hybrid"]),
                             (f"recommended: {RECOMMENDED.label()}", rec)):
                 summary.append({"set": f"ALQAC-{year}", "method": name, "r@1": m["r@1"],
                                 "r@5": m["r@5"], "mrr@10": m["mrr@10"]})
