@@ -456,6 +456,7 @@ class Answerer:
         self.kb = kb
         self.fit_weight = fit_weight
         self.context_weight = context_weight
+        self._place_cache: dict[tuple[tuple[str, ...], str], float] = {}
         self.top_chunks = top_chunks
         self.rerank_sentences = rerank_sentences
         self.dense_weight = dense_weight
@@ -602,11 +603,17 @@ class Answerer:
         """A question about one province is not answered from another province's document."""
         if not analysis.places:
             return 1.0
+        key = (analysis.places, doc_id)
+        if key not in self._place_cache:
+            self._place_cache[key] = self._place_match(analysis.places, doc_id)
+        return self._place_cache[key]
+
+    def _place_match(self, places: tuple[str, ...], doc_id: str) -> float:
         doc = self.kb.document(doc_id)
-        if doc is None or not doc.meta.places or set(analysis.places) & set(doc.meta.places):
+        if doc is None or not doc.meta.places or set(places) & set(doc.meta.places):
             return 1.0
         folded = fold_diacritics(doc.meta.title + " " + doc.text).lower()
-        if any(fold_diacritics(place).lower() in folded for place in analysis.places):
+        if any(fold_diacritics(place).lower() in folded for place in places):
             return 1.0
         return 0.8
 
@@ -674,15 +681,13 @@ class Answerer:
             sub = analyze(part, self.kb.config.current_date())
             if answer_fit(sub, best.text, asked) != 0:
                 continue  # the best sentence answers this part too (or no shape to check)
-            words = {fold_diacritics(w) for w in self.kb.analyzer.words(part) if "_" not in w}
-            words -= _QUESTION_WORDS | {fold_diacritics(w) for w in STOPWORDS}
+            words = _syllables(part) - _QUESTION_WORDS - _FOLDED_STOPWORDS
             for cand in self.candidates:
                 if cand.chunk.doc_id != best.chunk.doc_id or cand.text == best.text:
                     continue
                 if cand in extra or not answer_fit(sub, cand.text, asked):
                     continue
-                cand_words = {fold_diacritics(w) for w in self.kb.analyzer.words(cand.text)}
-                if words & cand_words:
+                if words & _syllables(cand.text):
                     extra.append(cand)
                     break
         if not extra:
@@ -820,6 +825,10 @@ def _with_owner(best: Sentence, doc: Document | None) -> Sentence:
         return best
     name = _clean(owner).rstrip(":").strip()
     return Sentence(f"{name}: {best.text}", best.chunk, best.rank, best.score)
+
+
+def _syllables(text: str) -> set[str]:
+    return set(re.findall(r"\w+", fold_diacritics(text).lower()))
 
 
 def _locate(text: str, sentence: str) -> tuple[int, int] | None:
