@@ -3,9 +3,7 @@ real index (tests/fixtures/docs, the real embedding model) and a real SQLite que
 
 from __future__ import annotations
 
-import asyncio
 import csv
-import gc
 import io
 import re
 import shutil
@@ -37,6 +35,7 @@ from knowledge.ingest import Indexer
 from knowledge.loaders import split_header
 from knowledge.question_log import QuestionLog
 from knowledge.store import current_version, read_index
+from tests.web.serving import serve_app
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_DOCS = ROOT / "tests" / "fixtures" / "docs"
@@ -101,31 +100,10 @@ async def serve(env: dict, **config_changes) -> AsyncIterator[httpx2.AsyncClient
     config = env["config"]
     if config_changes:
         config = ConsoleConfig(**{**config.__dict__, **config_changes})
-    gc.collect()  # see tests/web/test_document_page.py::serve (CPython 3.11.7 AST crash)
-    app = create_app(config, library=env["library"], question_log=env["log"],
-                     throttle=env["throttle"])
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = await app.create_server(sock=sock, return_asyncio_server=True, access_log=False)
-    await server.startup()
-    await server.before_start()
-    await server.after_start()
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    try:
-        async with httpx2.AsyncClient(base_url=url, timeout=120) as client:
-            yield client
-    finally:
-        await server.before_stop()
-        for conn in list(getattr(server, "connections", ())):
-            conn.close_if_idle()
-        server.close()
-        await server.wait_closed()
-        await server.after_stop()
-        sock.close()
-        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in others:
-            task.cancel()
-        await asyncio.gather(*others, return_exceptions=True)
+    async with serve_app(lambda: create_app(config, library=env["library"],
+                                            question_log=env["log"], throttle=env["throttle"]),
+                         timeout=120) as client:
+        yield client
 
 
 def token_of(html: str) -> str:

@@ -4,12 +4,9 @@ slashes, spaces and Vietnamese letters."""
 
 from __future__ import annotations
 
-import asyncio
-import gc
 import html
 import re
 import shutil
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,6 +22,7 @@ from console.users import Role, UserStore
 from knowledge.reply import document_page_url
 from knowledge.schema import Chunk, Document
 from knowledge.store import read_index
+from tests.web.serving import serve_app
 
 FIXTURE_DOCS = Path(__file__).resolve().parents[1] / "fixtures" / "docs"
 NESTED_ID = "thư mục con/Kế hoạch kiểm tra năm 2020.txt"
@@ -54,12 +52,6 @@ SCRIPT_DOC = ("Ghi chú về cải cách hành chính năm 2021 của tỉnh Qu�
               '<script>window.__xss = 1</script> <b>đậm</b> & "trích".\n')
 
 
-def _serve_sock() -> socket.socket:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 @pytest.fixture(scope="module")
 def base_index(tmp_path_factory, index_builder) -> Path:
     root = tmp_path_factory.mktemp("doc-page-sources")
@@ -86,38 +78,10 @@ def config(tmp_path, base_index, embedder) -> ConsoleConfig:
 
 @asynccontextmanager
 async def serve(config: ConsoleConfig, embedder, analyzer) -> AsyncIterator[httpx2.AsyncClient]:
-    """The console on a free loopback port.
-
-    Sanic compiles its router with ``ast.parse`` at start-up. A connection task of an earlier
-    test's server that is garbage-collected during that parse logs a traceback, and 3.11's
-    traceback module parses the source line with ``ast`` too: the nested parse trips CPython
-    3.11.7's "AST constructor recursion depth mismatch". So earlier garbage is collected before
-    the start, and this server's connection tasks are finished before its loop closes.
-    """
-    gc.collect()
+    """The console on a free loopback port (see :func:`tests.web.serving.serve_app`)."""
     library = DocumentLibrary(config, embedder=embedder, analyzer=analyzer)
-    app = create_app(config, library=library)
-    sock = _serve_sock()
-    server = await app.create_server(sock=sock, return_asyncio_server=True, access_log=False)
-    await server.startup()
-    await server.before_start()
-    await server.after_start()
-    try:
-        async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{sock.getsockname()[1]}",
-                                      timeout=60) as client:
-            yield client
-    finally:
-        await server.before_stop()
-        for conn in list(getattr(server, "connections", ())):
-            conn.close_if_idle()
-        server.close()
-        await server.wait_closed()
-        await server.after_stop()
-        sock.close()
-        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in others:
-            task.cancel()
-        await asyncio.gather(*others, return_exceptions=True)
+    async with serve_app(lambda: create_app(config, library=library)) as client:
+        yield client
 
 
 def _path(doc_id: str) -> str:
