@@ -25,6 +25,8 @@ TYPE_WORDS: tuple[str, ...] = (
     "Báo cáo", "Thông báo", "Hướng dẫn", "Chương trình", "Kết luận", "Luật", "Đề án", "Quy chế",
 )
 
+#: Vietnamese capitals: "Hoài Ân", "Lê Văn Út" start words with Â, Ú, … ([A-Z] misses them)
+_UPPER = "A-ZĐÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴ"
 _CODE = r"[A-ZĐ][A-Za-zĐđ]*"
 NUMBER_RE = re.compile(
     r"(?<![\w/])(\d{1,5}(?:/\d{4})?[/-]" + _CODE + r"(?:[-/]" + _CODE + r"\d*)*)(?![\w/])"
@@ -35,18 +37,19 @@ _DATE_WORDS = re.compile(
 )
 _YEAR_PHRASE = re.compile(r"năm\s+((?:19|20)\d{2})(?!\d)", re.IGNORECASE)
 _ISSUER = re.compile(
-    r"((?:UBND|Ủy ban nhân dân|Uỷ ban nhân dân|HĐND|Hội đồng nhân dân|Sở [A-ZĐ][\wÀ-ỹ ,]*?"
+    r"((?:UBND|Ủy ban nhân dân|Uỷ ban nhân dân|HĐND|Hội đồng nhân dân|Sở [" + _UPPER
+    + r"][\wÀ-ỹ ,]*?"
     r"|Huyện ủy|Tỉnh ủy|Thành ủy|Ban Thường vụ Tỉnh ủy|Thủ tướng Chính phủ|Chính phủ|Bộ Nội vụ"
-    r"|Bộ [A-ZĐ][\wÀ-ỹ]*(?: [a-zđà-ỹ][\wÀ-ỹ]*)*|Văn phòng Chính phủ)"
+    r"|Bộ [" + _UPPER + r"][\wÀ-ỹ]*(?: [a-zđà-ỹ][\wÀ-ỹ]*)*|Văn phòng Chính phủ)"
     r"(?:\s+(?:tỉnh|thành phố|huyện|thị xã|quận|xã|phường|TP\.?))?"
-    r"((?:\s+[A-ZĐ][\wÀ-ỹ]*)*))"
+    r"((?:\s+[" + _UPPER + r"][\wÀ-ỹ]*)*))"
     r"\s+(?:vừa\s+|đã\s+|mới\s+)*(?:ban hành|có|ký|phê duyệt|chỉ đạo)",
 )
 SURNAMES = (
     "Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Đinh Đoàn Trương Lâm "
     "Mai Tô Hà Cao Lương Tạ Châu Thái Quách Lưu Kiều Triệu Vương Chu Đào Văn Tôn Phùng Nông Lò"
 ).split()
-_PERSON = r"(?:" + "|".join(SURNAMES) + r")(?:[ \t]+[A-ZĐ][a-zà-ỹđ]+){1,3}"
+_PERSON = r"(?:" + "|".join(SURNAMES) + r")(?:[ \t]+[" + _UPPER + r"][a-zà-ỹđ]+){1,3}"
 _SIGNER = re.compile(
     r"(?:Chủ tịch|Bí thư|Giám đốc|Bộ trưởng|Thủ tướng|Trưởng ban)[^.;\n]{0,60}?(" + _PERSON + r")"
     r"\s+(?:đã\s+|vừa\s+)?(?:ký|có|chỉ đạo|ban hành)"
@@ -131,22 +134,37 @@ def parse_dates(text: str) -> list[tuple[int, date]]:
     return sorted(out)
 
 
+_ISSUING = re.compile(r"(?i)\b(?:ban hành|đã có|vừa có|mới có|đã ký|vừa ký|phê duyệt)\b")
+
+
 def _main_number(text: str, title: str) -> str:
     in_title = find_numbers(title)
     if in_title:
         return in_title[0]
-    m = re.search(r"(?:số|số hiệu)\s*:?\s*" + NUMBER_RE.pattern, text[:3000], re.IGNORECASE)
-    if m:
-        return m.group(1)
+    # A news article names the document it reports on ("UBND tỉnh đã có Quyết định số
+    # 1331/QĐ-UBND") and also documents it refers to ("… nêu trong Kế hoạch số 25-KH/HU"):
+    # there a "số …" counts only after a verb of issuing in the same sentence.
+    news = not _type_word(title + "\n" + text[:200])
+    for m in re.finditer(r"(?:số|số hiệu)\s*:?\s*" + NUMBER_RE.pattern, text[:3000],
+                         re.IGNORECASE):
+        before = re.split(r"[.;\n]", text[max(0, m.start() - 120):m.start()])[-1]
+        if not news or _ISSUING.search(before):
+            return m.group(1)
     first = find_numbers(text[:600])
     return first[0] if first else ""
 
 
+def _type_word(head: str) -> str:
+    """The loại văn bản ``head`` opens with ("Quyết định về …"), or ""."""
+    head = head.strip()
+    return next((word for word in TYPE_WORDS
+                 if re.match(re.escape(word) + r"\b", head, re.IGNORECASE)), "")
+
+
 def _doc_type(text: str, title: str, number: str) -> str:
-    head = (title + "\n" + text[:200]).strip()
-    for word in TYPE_WORDS:
-        if re.match(re.escape(word) + r"\b", head, re.IGNORECASE):
-            return word
+    word = _type_word(title + "\n" + text[:200])
+    if word:
+        return word
     if number:
         return type_of_number(number) or "Văn bản"
     return "Tin tức"

@@ -51,8 +51,31 @@ def test_seed_signer_and_year(seeds):
 
 def test_seed_references(seeds):
     meta = seeds["004_b657294e277d7aa6.txt"]
-    assert "05-CTr/TU" in meta.references or meta.number == "05-CTr/TU"
+    assert {"25-KH/HU", "05-CTr/TU", "82-KL/TW"} <= set(meta.references)
     assert "Bình Định" in meta.places
+
+
+def test_news_article_is_not_the_document_it_refers_to(seeds):
+    """Seed 004 reports a Chỉ thị of Huyện ủy Hoài Ân (no number given) and cites "Kế hoạch số
+    25-KH/HU ngày 06/6/2017": that plan is a reference, not the article's number or date."""
+    meta = seeds["004_b657294e277d7aa6.txt"]
+    assert meta.number == "" and meta.doc_type == "Tin tức"
+    assert meta.issuer == "Huyện ủy Hoài Ân"  # "Ân" starts with a Vietnamese capital
+    assert meta.date == "2018-10-05" and meta.year == 2018
+
+
+def test_news_article_reporting_a_decision_keeps_its_number():
+    meta = extract_metadata("Cải cách hành chính năm 2018 tại Quảng Bình\n\nNgày 13/4/2018, "
+                            "căn cứ Kế hoạch số 12/KH-UBND, UBND tỉnh đã có Quyết định số "
+                            "1331/QĐ-UBND về kiểm tra.")
+    assert meta.number == "1331/QĐ-UBND" and meta.doc_type == "Quyết định"
+    assert "12/KH-UBND" in meta.references
+
+
+def test_signer_whose_given_name_starts_with_a_vietnamese_capital():
+    meta = extract_metadata("Kế hoạch kiểm tra năm 2020\n"
+                            "Chủ tịch UBND tỉnh Lê Văn Út đã ký ban hành")
+    assert meta.signer == "Lê Văn Út"
 
 
 def test_explicit_metadata_wins():
