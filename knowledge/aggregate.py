@@ -156,20 +156,10 @@ class AggregateAnswerer:
             return bool(_CCHC_TOPIC.search(folded))
         return True
 
-    def _cite(self, doc_id: str, quote: str) -> Citation:
-        doc = self.documents[doc_id]
-        meta = doc.meta
-        quote = " ".join(quote.split())
-        if len(quote) > 300:
-            quote = quote[:297].rsplit(" ", 1)[0] + "…"
-        return Citation(doc_id=doc.id, title=meta.title, number=meta.number, date=meta.date,
-                        quote=quote, doc_type=meta.doc_type, issuer=meta.issuer,
-                        source=meta.source)
-
     def _where(self, doc_id: str) -> str:
         """``"Quyết định số 1331/QĐ-UBND ngày 13/4/2018 của UBND tỉnh Quảng Bình"``, with the
         province when the issuer does not name it."""
-        citation = self._cite(doc_id, "")
+        citation = Citation.from_document(self.documents[doc_id], "")
         where = describe_source(citation)
         places = self.documents[doc_id].meta.places
         if places and fold_diacritics(places[0]).lower() not in fold_diacritics(where).lower():
@@ -179,7 +169,7 @@ class AggregateAnswerer:
     def _answer(self, lines: list[str], quotes: Iterable[tuple[str, str]]) -> Answer:
         citations: dict[str, Citation] = {}
         for doc_id, quote in quotes:
-            citations.setdefault(doc_id, self._cite(doc_id, quote))
+            citations.setdefault(doc_id, Citation.from_document(self.documents[doc_id], quote))
         return Answer("\n".join(lines), False, tuple(citations.values()), kind="aggregate",
                       confidence=1.0)
 

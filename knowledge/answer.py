@@ -560,9 +560,9 @@ class Answerer:
             best = _with_owner(best, doc)
         text, source = self._extract(analysis, best, doc, wanted_type, asked)
         if source is not None:  # the answer is a document the knowledge base holds: cite it
-            citation = self._cite(source, source.meta.title)
+            citation = Citation.from_document(source, source.meta.title)
         else:
-            citation = self._cite(doc, best.text)
+            citation = Citation.from_document(doc, best.text)
         return Answer(text, declined=False, citations=(citation,),
                       kind=analysis.kind.value, confidence=confidence)
 
@@ -766,21 +766,13 @@ class Answerer:
                 return doc
         return None
 
-    def _cite(self, doc: Document | None, quote: str) -> Citation:
-        if doc is None:
-            return Citation("", "", "", "", quote)
-        meta = doc.meta
-        return Citation(doc_id=doc.id, title=meta.title, number=meta.number, date=meta.date,
-                        quote=_shorten(quote, 300), doc_type=meta.doc_type, issuer=meta.issuer,
-                        source=meta.source)
-
     def _decline(self, analysis: QuestionAnalysis, hits: list[Hit], confidence: float,
                  missing_year: bool = False, unknown_number: str = "") -> Answer:
         leads: list[Citation] = []
         for hit in hits:
             if any(c.doc_id == hit.chunk.doc_id for c in leads):
                 continue
-            leads.append(self._cite(self.kb.document(hit.chunk.doc_id), hit.chunk.text))
+            leads.append(Citation.from_document(self.kb.document(hit.chunk.doc_id), hit.chunk.text))
             if len(leads) == 3:
                 break
         if unknown_number:
@@ -896,12 +888,3 @@ def _clean(text: str) -> str:
     if rest and first[-1:] not in _TERMINAL:
         first += ":"  # "4. Văn phòng UBND tỉnh" heads the duties below it
     return f"{first}\n{rest}" if rest else first
-
-
-def _shorten(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text.rfind(" ", 0, limit)
-    return text[: cut if cut > 0 else limit] + " …"
-

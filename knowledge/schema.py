@@ -105,6 +105,22 @@ class Citation:
     issuer: str = ""
     source: str = ""
 
+    QUOTE_LIMIT = 300
+
+    @classmethod
+    def from_document(cls, doc: Document | None, quote: str) -> Citation:
+        """The citation of ``doc`` with ``quote`` (white space collapsed, cut at a word near
+        ``QUOTE_LIMIT`` characters); an empty citation when the document is unknown."""
+        quote = " ".join(quote.split())
+        if len(quote) > cls.QUOTE_LIMIT:
+            cut = quote.rfind(" ", 0, cls.QUOTE_LIMIT)
+            quote = quote[: cut if cut > 0 else cls.QUOTE_LIMIT] + " …"
+        if doc is None:
+            return cls("", "", "", "", quote)
+        meta = doc.meta
+        return cls(doc_id=doc.id, title=meta.title, number=meta.number, date=meta.date,
+                   quote=quote, doc_type=meta.doc_type, issuer=meta.issuer, source=meta.source)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
