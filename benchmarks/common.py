@@ -52,6 +52,11 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def peak_rss_children_mb() -> float:
+    """Peak resident memory of the largest finished child process (e.g. a worker)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def current_rss_mb() -> float:
     try:
         for line in Path("/proc/self/status").read_text().splitlines():

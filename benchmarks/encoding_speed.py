@@ -57,15 +57,15 @@ class TunedEmbedder(Embedder):
                          max_seq_length=None)
         self.quantize = quantize
         self.max_seq_length = max_seq_length
-        self.threads = threads
+        self.torch_threads = threads
 
     def _load(self):
         if self._model is None:
             import torch
 
             model = super()._load()
-            if self.threads:
-                torch.set_num_threads(self.threads)
+            if self.torch_threads:
+                torch.set_num_threads(self.torch_threads)
             if self.max_seq_length:
                 model.max_seq_length = self.max_seq_length
             if self.quantize:
@@ -87,6 +87,8 @@ SETTINGS: list[dict] = [
     {"name": "bf16 (AMX)", "precision": "bf16"},
     {"name": "bf16 batch64", "precision": "bf16", "batch_size": 64},
     {"name": "bf16 max_seq 256", "precision": "bf16", "max_seq_length": 256},
+    {"name": "bf16 max_seq 192", "precision": "bf16", "max_seq_length": 192},
+    {"name": "bf16 max_seq 128", "precision": "bf16", "max_seq_length": 128},
 ]
 
 

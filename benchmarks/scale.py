@@ -1,15 +1,17 @@
 """Ingest throughput, memory and query latency on the legal-scale corpus (4,000 markdown docs).
 
     python -m benchmarks.scale --limit 500        # the first 500 documents (sorted by name)
-    python -m benchmarks.scale --limit 0          # all 4,000 (hours on 2 cores)
+    python -m benchmarks.scale --limit 0          # all 4,000
 
 A fresh index is built with the project's ``Indexer`` (default config) in
-``var/benchmarks/scale/index-<limit>``; the phases are timed: load + chunk (until the indexer's
-first progress message), segmentation (underthesea, summed over passages), embedding, write and
-the rest. Then a warm re-ingest (nothing changed), and with a ``KnowledgeBase`` on the index:
-the first search (index load, BM25 build), then ``search`` (each mode, k=10) and ``ask``
-latency over the 78 cchc-dev questions (p50/p95). Peak RSS is the process's ``ru_maxrss``
-(model + index + everything).
+``var/benchmarks/scale/index-<limit>``; the phases are timed from the indexer's progress
+messages and its ``timings``: load + chunk, segmentation and embedding (side by side: the
+segmentation worker's own seconds, the embedding seconds, and the wait for the worker after the
+last passage is embedded), facts + write. Then a warm re-ingest (nothing changed), and with a
+``KnowledgeBase`` on the index: the first search (index load, BM25 build), then ``search``
+(each mode, k=10) and ``ask`` latency over the 78 cchc-dev questions (p50/p95). Peak RSS is the
+process's ``ru_maxrss`` (model + index + everything; the worker's own peak is
+``peak_rss_children_mb``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from benchmarks.common import (
     SHARED,
     current_rss_mb,
     machine,
+    peak_rss_children_mb,
     peak_rss_mb,
     percentile_ms,
     table,
@@ -61,32 +64,6 @@ def subset(limit: int) -> tuple:
     return folder, len(files), sum(f.stat().st_size for f in files)
 
 
-class TimedAnalyzer(TermAnalyzer):
-    """Adds up the time spent segmenting passages (underthesea)."""
-
-    seconds = 0.0
-
-    def document_terms(self, text: str) -> list[str]:
-        start = time.perf_counter()
-        try:
-            return super().document_terms(text)
-        finally:
-            self.seconds += time.perf_counter() - start
-
-
-class TimedEmbedder(Embedder):
-    """Adds up the time spent embedding passages."""
-
-    seconds = 0.0
-
-    def embed_passages(self, texts, show_progress: bool = False) -> np.ndarray:
-        start = time.perf_counter()
-        try:
-            return super().embed_passages(texts, show_progress)
-        finally:
-            self.seconds += time.perf_counter() - start
-
-
 class PhaseClock:
     """Timestamps the indexer's progress messages."""
 
@@ -113,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     if index_dir.exists() and not args.keep:
         shutil.rmtree(index_dir)
     cfg = KnowledgeConfig(model=MODEL, index_dir=index_dir)
-    embedder, analyzer = TimedEmbedder(MODEL), TimedAnalyzer()
+    embedder, analyzer = Embedder(MODEL), TermAnalyzer()
     result: dict = {"machine": machine(), "args": vars(args), "documents": n_docs,
                     "bytes": n_bytes}
 
@@ -122,20 +99,28 @@ def main(argv: list[str] | None = None) -> int:
     result["rss_after_model_mb"] = current_rss_mb()
     cpu_start = time.process_time()  # CPU seconds of all the process's threads
     clock = PhaseClock()
-    report = Indexer(cfg, embedder=embedder, analyzer=analyzer).ingest([folder], progress=clock)
+    indexer = Indexer(cfg, embedder=embedder, analyzer=analyzer)
+    report = indexer.ingest([folder], progress=clock)
     total = time.perf_counter() - clock.start
-    cpu = time.process_time() - cpu_start
-    first = clock.marks[0][1] if clock.marks else 0.0
+    cpu = time.process_time() - cpu_start  # this process only (not the segmentation worker)
+    marks = {message.split(" ", 1)[0]: at for message, at in clock.marks}
+    first = marks.get("segmenting", 0.0)
+    written = marks.get("writing", total)
     chunks = report.total_chunks
+    timings = indexer.timings
     ingest = {
         "documents": report.total_documents, "chunks": chunks, "failures": len(report.failures),
-        "seconds": total, "cpu_s": cpu, "load1_at_end": os.getloadavg()[0],
-        "load_chunk_s": first, "segment_s": analyzer.seconds,
-        "embed_s": embedder.seconds,
-        "write_other_s": total - first - analyzer.seconds - embedder.seconds,
+        "seconds": total, "cpu_s_main_process": cpu, "load1_at_end": os.getloadavg()[0],
+        "load_chunk_s": first,
+        "segment_and_embed_s": written - first,
+        "segment_s": timings.get("segment_s", 0.0),
+        "embed_s": timings.get("embed_s", 0.0),
+        "wait_for_segmentation_s": timings.get("wait_segment_s", 0.0),
+        "facts_and_write_s": total - written,
         "docs_per_s": report.total_documents / total, "chunks_per_s": chunks / total,
-        "embed_chunks_per_s": report.chunks_embedded / max(embedder.seconds, 1e-9),
-        "peak_rss_mb": peak_rss_mb(), "index_bytes": sum(
+        "embed_chunks_per_s": report.chunks_embedded / max(timings.get("embed_s", 0.0), 1e-9),
+        "peak_rss_mb": peak_rss_mb(), "peak_rss_children_mb": peak_rss_children_mb(),
+        "index_bytes": sum(
             f.stat().st_size for f in index_dir.rglob("*") if f.is_file()),
     }
     result["ingest"] = ingest

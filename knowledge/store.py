@@ -61,6 +61,9 @@ class Manifest:
     documents: int
     chunks: int
     created: float
+    #: passage tokens the vectors were embedded with (None: the model's own limit, or a
+    #: version written before this was recorded)
+    passage_tokens: int | None = None
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -160,7 +163,8 @@ def read_index(index_dir: Path, expected_model: str | None = None) -> IndexData:
 
 def write_index(index_dir: Path, model: str, dimension: int, documents: list[StoredDocument],
                 chunks: list[Chunk], terms: list[list[str]], embeddings: np.ndarray,
-                facts: dict[str, DocumentFacts] | None = None) -> str:
+                facts: dict[str, DocumentFacts] | None = None,
+                passage_tokens: int | None = None) -> str:
     """Write a new version and make it live atomically. Returns the version id.
 
     ``facts`` are the documents' structured facts; extracted here when not given."""
@@ -169,7 +173,8 @@ def write_index(index_dir: Path, model: str, dimension: int, documents: list[Sto
     versions.mkdir(parents=True, exist_ok=True)
     hashes = {d.document.id: d.text_hash for d in documents}
     manifest = Manifest(FORMAT_VERSION, model_identity(model), int(dimension),
-                        corpus_hash(hashes), len(documents), len(chunks), time.time())
+                        corpus_hash(hashes), len(documents), len(chunks), time.time(),
+                        passage_tokens)
     # unique even for two writes of the same corpus in the same second by the same process
     version = (f"{time.strftime('%Y%m%d-%H%M%S')}-{manifest.corpus_hash[:8]}-{os.getpid()}-"
                f"{uuid.uuid4().hex[:6]}")

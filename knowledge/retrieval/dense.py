@@ -38,6 +38,24 @@ def resolve_precision(precision: str | None = None) -> str:
     return value
 
 
+#: Tokens of a passage that are embedded (the rest of a passage is still found by BM25);
+#: ``KB_EMBED_MAX_TOKENS`` overrides. Measured in docs/benchmarks.md §2.
+PASSAGE_TOKENS = 256
+
+
+def resolve_passage_tokens(tokens: int | None | str = "auto") -> int | None:
+    """``"auto"`` → ``KB_EMBED_MAX_TOKENS`` or :data:`PASSAGE_TOKENS`; ``None`` → the model's
+    own limit."""
+    if tokens != "auto":
+        return tokens  # type: ignore[return-value]
+    raw = os.environ.get("KB_EMBED_MAX_TOKENS", "").strip()
+    if not raw:
+        return PASSAGE_TOKENS
+    if not raw.isdigit() or int(raw) < 16:
+        raise ValueError(f"KB_EMBED_MAX_TOKENS must be a whole number >= 16; got {raw!r}")
+    return int(raw)
+
+
 class Embedder:
     """A sentence-transformers model, loaded on first use.
 
@@ -46,14 +64,15 @@ class Embedder:
     """
 
     def __init__(self, model: str, batch_size: int = 32, device: str = "cpu",
-                 precision: str | None = None, max_seq_length: int | None = 256) -> None:
+                 precision: str | None = None, max_seq_length: int | None | str = "auto"
+                 ) -> None:
         self.model_name = model
         self.batch_size = batch_size
         self.device = device
         #: tokens read per passage (the model's own limit if larger or None). 256 measured
         #: 1.5× faster than e5's 512 and no worse on ALQAC-22 dense MRR@10 (0.847 vs 0.830):
         #: a legal-scale chunk is 198 tokens on average, 17 % are longer (BM25 sees all).
-        self.max_seq_length = max_seq_length
+        self.max_seq_length = resolve_passage_tokens(max_seq_length)
         #: ``fp32`` or ``bf16`` (weights and activations; vectors are always float32,
         #: re-normalised). bf16 vectors agree with fp32 to cosine ≥ 0.998 (measured).
         self.precision = resolve_precision(precision)
@@ -69,8 +88,7 @@ class Embedder:
             transformers.logging.set_verbosity_error()
             transformers.logging.disable_progress_bar()
 
-            threads = int(os.environ.get("KB_TORCH_THREADS", os.cpu_count() or 1))
-            torch.set_num_threads(max(1, threads))
+            torch.set_num_threads(self.threads)
             path = Path(self.model_name).expanduser()
             if path.exists() and not (path / "modules.json").exists():
                 raise FileNotFoundError(
@@ -91,6 +109,18 @@ class Embedder:
             logger.info("loaded embedding model %s (dim %d, %s)", self.model_name,
                         self.dimension, self.precision)
         return self._model
+
+    @property
+    def threads(self) -> int:
+        """Torch threads for encoding: ``KB_TORCH_THREADS`` or one per CPU."""
+        return max(1, int(os.environ.get("KB_TORCH_THREADS", os.cpu_count() or 1)))
+
+    def set_threads(self, n: int) -> None:
+        """Encode with ``n`` torch threads from now on (e.g. one core left to another stage)."""
+        import torch
+
+        self._load()
+        torch.set_num_threads(max(1, n))
 
     @property
     def dimension(self) -> int:

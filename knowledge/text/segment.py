@@ -35,6 +35,12 @@ def underthesea_words(text: str) -> list[str]:
     return _underthesea_tokenize()(text)
 
 
+@functools.lru_cache(maxsize=200_000)
+def _folded_term(syllable: str) -> str:
+    """``"~" + fold_diacritics(syllable)``; a corpus repeats few syllables very often."""
+    return FOLDED_PREFIX + fold_diacritics(syllable)
+
+
 def syllable_words(text: str) -> list[str]:
     """A segmenter without a model: every syllable is a word (for tests and fallbacks)."""
     return _TOKEN.findall(text)
@@ -76,7 +82,7 @@ class TermAnalyzer:
 
     def document_terms(self, text: str) -> list[str]:
         words = self.words(text)
-        folded = [FOLDED_PREFIX + fold_diacritics(t) for t in words if "_" not in t]
+        folded = [_folded_term(t) for t in words if "_" not in t]
         return words + folded
 
     def query_terms(self, text: str) -> list[str]:

@@ -114,6 +114,9 @@ class _CountingEmbedder:
         self.passages += len(texts)
         return self._inner.embed_passages(texts)
 
+    def __getattr__(self, name):  # threads, set_threads, …
+        return getattr(self._inner, name)
+
 
 def test_index_built_with_another_model_is_rejected(tmp_path, index_builder):
     docs = FIXTURES / "docs"
@@ -203,3 +206,76 @@ def test_cli_eval_prints_the_figures(cli_index, model_dir):
     assert summary["retrieval_r@1"] == 1.0
     assert summary["answer_accuracy"] == 1.0
     assert summary["decline_accuracy"] == 1.0
+
+
+def test_segmentation_beside_embedding_keeps_every_passage_in_its_place(
+        tmp_path, monkeypatch, embedder, analyzer):
+    """Terms and vectors come back in input order although segmentation runs in a worker
+    process and embedding goes longest first, in slices; the torch thread count is restored."""
+    import torch
+
+    import knowledge.ingest as ingest
+    from knowledge.config import KnowledgeConfig
+
+    monkeypatch.setattr(ingest, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(ingest, "EMBED_SLICE", 2)
+    texts = ["Kế hoạch kiểm tra công tác cải cách hành chính năm 2018 của tỉnh Quảng Bình",
+             "UBND tỉnh", "Sở Nội vụ là cơ quan thường trực", "Thời gian: quý II và III/2018",
+             "Cắt giảm tối thiểu 20% chế độ báo cáo định kỳ"]
+    indexer = ingest.Indexer(KnowledgeConfig(model=embedder.model_name, index_dir=tmp_path),
+                             embedder=embedder, analyzer=analyzer)
+    terms, vectors = indexer._terms_and_vectors(texts)
+    assert terms == [analyzer.document_terms(t) for t in texts]
+    alone = embedder.embed_passages(texts)
+    assert ((vectors * alone).sum(1) > 0.99).all()
+    assert torch.get_num_threads() == embedder.threads
+    if embedder.threads > 1:  # the worker process ran (one CPU: all in-process)
+        assert "wait_segment_s" in indexer.timings
+    assert indexer.timings["segment_s"] > 0 and indexer.timings["embed_s"] > 0
+
+
+def test_a_segmentation_failure_in_the_worker_is_raised_not_lost(tmp_path, monkeypatch,
+                                                                  embedder):
+    import knowledge.ingest as ingest
+    from knowledge.config import KnowledgeConfig
+    from knowledge.text.segment import TermAnalyzer
+
+    monkeypatch.setattr(ingest, "PARALLEL_FROM", 1)
+    broken = TermAnalyzer(segmenter=int)  # picklable, and int("một đoạn văn") raises
+    indexer = ingest.Indexer(KnowledgeConfig(model=embedder.model_name, index_dir=tmp_path),
+                             embedder=embedder, analyzer=broken)
+    with pytest.raises(ValueError, match="invalid literal"):
+        indexer._terms_and_vectors(["một đoạn văn", "đoạn thứ hai"])
+
+
+def test_changing_the_passage_token_limit_embeds_everything_again(tmp_path, embedder, analyzer,
+                                                                  model_dir):
+    """Vectors of long passages depend on the token limit (KB_EMBED_MAX_TOKENS): an index
+    embedded with another limit is not reused, and the operator is told why."""
+    from knowledge.config import KnowledgeConfig
+    from knowledge.ingest import Indexer
+    from knowledge.retrieval.dense import Embedder
+
+    docs = FIXTURES / "docs"
+    cfg = KnowledgeConfig(model=embedder.model_name, index_dir=tmp_path / "i")
+    first = Indexer(cfg, embedder=embedder, analyzer=analyzer).ingest([docs])
+    assert read_index(cfg.index_dir).manifest.passage_tokens == embedder.max_seq_length
+    shorter = Embedder(str(model_dir), max_seq_length=64)
+    again = Indexer(cfg, embedder=shorter, analyzer=analyzer).ingest([docs])
+    assert again.chunks_embedded == first.total_chunks
+    assert any(where == "(index)" and "64 tokens" in why for where, why in again.warnings)
+    assert read_index(cfg.index_dir).manifest.passage_tokens == 64
+    same = Indexer(cfg, embedder=shorter, analyzer=analyzer).ingest([docs])
+    assert same.chunks_embedded == 0 and not same.warnings
+
+
+def test_passage_token_setting_is_validated(monkeypatch):
+    from knowledge.retrieval.dense import PASSAGE_TOKENS, resolve_passage_tokens
+
+    monkeypatch.delenv("KB_EMBED_MAX_TOKENS", raising=False)
+    assert resolve_passage_tokens() == PASSAGE_TOKENS
+    monkeypatch.setenv("KB_EMBED_MAX_TOKENS", "128")
+    assert resolve_passage_tokens() == 128 and resolve_passage_tokens(None) is None
+    monkeypatch.setenv("KB_EMBED_MAX_TOKENS", "nhiều")
+    with pytest.raises(ValueError, match="KB_EMBED_MAX_TOKENS"):
+        resolve_passage_tokens()
