@@ -39,8 +39,11 @@ def resolve_precision(precision: str | None = None) -> str:
 
 
 #: Tokens of a passage that are embedded (the rest of a passage is still found by BM25);
-#: ``KB_EMBED_MAX_TOKENS`` overrides. Measured in docs/benchmarks.md §2.
-PASSAGE_TOKENS = 256
+#: ``KB_EMBED_MAX_TOKENS`` overrides. 192 encodes 1.8× faster than 256 on legal-scale passages
+#: (bf16) with the same retrieval quality within noise (ALQAC-22/23 hybrid MRR@10 0.916/0.877
+#: vs 0.916/0.886, dense 0.859/0.850 vs 0.849/0.850; cchc-dev R@5 100 % both):
+#: docs/benchmarks.md §2.
+PASSAGE_TOKENS = 192
 
 
 def resolve_passage_tokens(tokens: int | None | str = "auto") -> int | None:
@@ -69,9 +72,9 @@ class Embedder:
         self.model_name = model
         self.batch_size = batch_size
         self.device = device
-        #: tokens read per passage (the model's own limit if larger or None). 256 measured
-        #: 1.5× faster than e5's 512 and no worse on ALQAC-22 dense MRR@10 (0.847 vs 0.830):
-        #: a legal-scale chunk is 198 tokens on average, 17 % are longer (BM25 sees all).
+        #: tokens read per passage: "auto" = KB_EMBED_MAX_TOKENS or PASSAGE_TOKENS; None = the
+        #: model's own limit (512 for e5). A legal-scale chunk is 198 tokens on average; BM25
+        #: sees all of it.
         self.max_seq_length = resolve_passage_tokens(max_seq_length)
         #: ``fp32`` or ``bf16`` (weights and activations; vectors are always float32,
         #: re-normalised). bf16 vectors agree with fp32 to cosine ≥ 0.998 (measured).
