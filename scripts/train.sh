@@ -4,14 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODELS=${RASA_MODELS_DIR:-var/rasa-models}
+# (convert_e5.py builds the e5 model folder the NLU's sentence featurizer reads)
 INPUTS=(config.yml bot/domain.yml data/nlu.yml data/rules.yml data/stories.yml requirements/rasa.txt
-        requirements/rasa-nlu.txt bot/nlu/*.py)
+        requirements/rasa-nlu.txt bot/nlu/*.py knowledge/embedding/convert_e5.py)
 HASH=$(cat "${INPUTS[@]}" | sha256sum | cut -c1-16)
 MODEL="$MODELS/cchc-$HASH.tar.gz"
 if [ -f "$MODEL" ]; then
   echo "[train] Rasa model up to date ($MODEL)" >&2
 else
-  echo "[train] Training the Rasa model (data, config or domain changed; ~2 min on 2 cores)" >&2
+  echo "[train] Training the Rasa model (data, config or domain changed; ~3 min on 2 cores)" >&2
   PARTIAL="$MODELS/.partial-$HASH"
   rm -rf "$PARTIAL" && mkdir -p "$PARTIAL"
   mkdir -p var/logs
