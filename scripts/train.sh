@@ -12,7 +12,7 @@ MODEL="$MODELS/cchc-$HASH.tar.gz"
 if [ -f "$MODEL" ]; then
   echo "[train] Rasa model up to date ($MODEL)" >&2
 else
-  echo "[train] Training the Rasa model (data, config or domain changed; ~3 min on 2 cores)" >&2
+  echo "[train] Training the Rasa model (data, config or domain changed; ~6-7 min on 2 cores)" >&2
   PARTIAL="$MODELS/.partial-$HASH"
   rm -rf "$PARTIAL" && mkdir -p "$PARTIAL"
   mkdir -p var/logs
