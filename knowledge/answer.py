@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 from knowledge.metadata import (
     SURNAMES,
-    TYPE_CODES,
     find_numbers,
     parse_dates,
     type_of_number,
@@ -27,7 +26,12 @@ from knowledge.question import QuestionAnalysis, QuestionKind, analyze
 from knowledge.reply import vn_date
 from knowledge.schema import Answer, Chunk, Citation, Document, Hit
 from knowledge.text.segment import FOLDED_PREFIX
-from knowledge.text.vietnamese import STOPWORDS, fold_diacritics, has_diacritics
+from knowledge.text.vietnamese import (
+    FOLDED_STOPWORDS,
+    STOPWORDS,
+    fold_diacritics,
+    has_diacritics,
+)
 
 if TYPE_CHECKING:
     from knowledge.base import KnowledgeBase, SearchFilters
@@ -182,7 +186,6 @@ _WH = re.compile(r"\b(nao|ai|gi|bao nhieu|may|dau|khi nao|bao gio)\b")
 _WH_MARKED = {"nào", "ai", "gì", "mấy", "đâu"}
 _DOC_TYPES_FOLDED = {"quyet dinh", "ke hoach", "van ban", "nghi dinh", "chi thi", "thong tu",
                      "nghi quyet", "cong van", "bao cao"}
-_FOLDED_STOPWORDS = {fold_diacritics(w) for w in STOPWORDS if "_" not in w}
 
 
 def _content_before(words: list[str]) -> list[str]:
@@ -194,7 +197,7 @@ def _content_before(words: list[str]) -> list[str]:
         if " ".join(words[i: i + 2]) in _DOC_TYPES_FOLDED:
             i += 2
             continue
-        if words[i] not in _FOLDED_STOPWORDS and words[i] not in _QUESTION_WORDS:
+        if words[i] not in FOLDED_STOPWORDS and words[i] not in _QUESTION_WORDS:
             out.append(words[i])
         i += 1
     return out
@@ -394,22 +397,6 @@ def _passage(doc: Document | None, chunk: Chunk) -> str:
     return text[start:end].strip()
 
 
-_CODES_LONGEST_FIRST = sorted(TYPE_CODES, key=len, reverse=True)
-
-
-def _number_type(number: str) -> str:
-    """Loại văn bản of a số hiệu, also when the hyphen was lost ("2468/QĐUBND" → Quyết
-    định, as PDF extraction writes it)."""
-    kind = type_of_number(number)
-    if kind:
-        return kind
-    for code in re.split(r"[-/]", number)[1:]:
-        for known in _CODES_LONGEST_FIRST:
-            if len(known) >= 2 and code.startswith(known) and code[len(known):].isupper():
-                return TYPE_CODES[known]
-    return ""
-
-
 def _is_news(doc: Document) -> bool:
     return fold_diacritics(doc.meta.doc_type).lower().replace("_", " ") in ("tin tuc", "")
 
@@ -420,7 +407,7 @@ def _self_description(doc: Document) -> str:
     meta = doc.meta
     if not meta.number or not meta.title or _is_news(doc):
         return ""  # a news article's main number and date are not its own
-    kind = _number_type(meta.number) or "Văn bản"
+    kind = type_of_number(meta.number) or "Văn bản"
     when = f" ngày {vn_date(meta.date)}" if len(meta.date) == 10 else ""
     title = re.sub(r"\s*(?:số\s*)?" + re.escape(meta.number), "", meta.title).strip()
     return f"{kind} số {meta.number}{when}: {title}"
@@ -480,7 +467,7 @@ class Answerer:
 
         def asked(number: str) -> bool:  # is this số hiệu one the question itself names?
             return number in asked_numbers or any(
-                ref.matches(number, _number_type(number)) for ref in analysis.refs)
+                ref.matches(number, type_of_number(number)) for ref in analysis.refs)
 
         named = self._named_documents(analysis, asked_numbers)
         # 1. candidate sentences of the best chunks, with their terms
@@ -517,7 +504,7 @@ class Answerer:
             fit = answer_fit(analysis, text, asked)
             if fit is not None:  # a sentence without the shape of the answer is not one
                 score *= 1 - self.fit_weight * (1 - fit)
-            if wanted_type and any(_number_type(num) == wanted_type and not asked(num)
+            if wanted_type and any(type_of_number(num) == wanted_type and not asked(num)
                                    for num in find_numbers(text)):
                 score += 0.2
             score += self._year_bonus(analysis, chunk, text)
@@ -595,7 +582,7 @@ class Answerer:
         for doc in self.kb.documents():
             own = doc.meta.number
             if own and (own in numbers or any(
-                    ref.matches(own, _number_type(own)) for ref in analysis.refs)):
+                    ref.matches(own, type_of_number(own)) for ref in analysis.refs)):
                 out.add(doc.id)
         return out
 
@@ -681,7 +668,7 @@ class Answerer:
             sub = analyze(part, self.kb.config.current_date())
             if answer_fit(sub, best.text, asked) != 0:
                 continue  # the best sentence answers this part too (or no shape to check)
-            words = _syllables(part) - _QUESTION_WORDS - _FOLDED_STOPWORDS
+            words = _syllables(part) - _QUESTION_WORDS - FOLDED_STOPWORDS
             for cand in self.candidates:
                 if cand.chunk.doc_id != best.chunk.doc_id or cand.text == best.text:
                     continue
@@ -739,7 +726,7 @@ class Answerer:
         than the ones the question names; a sentence that speaks of its own document ("Ủy ban
         nhân dân tỉnh ban hành kế hoạch …, cụ thể như sau:") answers with that document."""
         numbers = [n for n in find_numbers(sentence) if not asked(n)]
-        typed = [n for n in numbers if wanted_type and _number_type(n) == wanted_type]
+        typed = [n for n in numbers if wanted_type and type_of_number(n) == wanted_type]
         numbers = typed or numbers
         if numbers:
             number = numbers[0]
@@ -749,11 +736,11 @@ class Answerer:
             source = self._document_numbered(number)
             if not when and source is not None and len(source.meta.date) == 10:
                 when = f" ngày {vn_date(source.meta.date)}"
-            head = f"{_number_type(number) or 'Văn bản'} số {number}{when}"
+            head = f"{type_of_number(number) or 'Văn bản'} số {number}{when}"
             return (sentence if sentence.startswith(head) else f"{head}. {sentence}"), source
         own = doc.meta.number if doc is not None else ""
-        if own and not asked(own) and (not wanted_type or _number_type(own) == wanted_type):
-            kind_name = _number_type(own) or doc.meta.doc_type or "Văn bản"
+        if own and not asked(own) and (not wanted_type or type_of_number(own) == wanted_type):
+            kind_name = type_of_number(own) or doc.meta.doc_type or "Văn bản"
             when = f" ngày {vn_date(doc.meta.date)}" if len(doc.meta.date) == 10 else ""
             return f"{kind_name} số {own}{when}. {sentence}", None
         return sentence, None

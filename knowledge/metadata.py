@@ -110,13 +110,27 @@ def _looks_like_number(number: str) -> bool:
     return any(c.isupper() or c in TYPE_CODES for c in codes if not c.isdigit())
 
 
+#: Issuer codes that follow a type code in a số hiệu ("QĐ-UBND", "TT-BTC"), and "LT" (liên
+#: tịch): what may stand glued to the type code when PDF extraction lost the hyphen.
+ISSUER_CODES = frozenset(
+    "UBND HĐND CP TTG VPCP TU HU BNV BTC BCT BYT BNN BNNMT BKHĐT BCA BQP BGDĐT BTP BTTTT BXD "
+    "BGTVT BLĐTBXH BVHTTDL BTNMT LT".split())
+
+
 def type_of_number(number: str) -> str:
-    """Loại văn bản from the code of a số hiệu: ``"82-KL/TW"`` → ``"Kết luận"``."""
-    for code in re.split(r"[-/]", number)[1:]:
+    """Loại văn bản from the code of a số hiệu: ``"82-KL/TW"`` → ``"Kết luận"``, also when the
+    hyphen was lost in PDF extraction: ``"2468/QĐUBND"`` → ``"Quyết định"`` (a type code glued
+    to a known issuer code; "BCA" is Bộ Công an, not a Báo cáo)."""
+    codes = re.split(r"[-/]", number)[1:]
+    for code in codes:
         if code in TYPE_CODES:
             return TYPE_CODES[code]
     if number.endswith("/QH") or re.search(r"/QH\d+$", number):
         return "Luật"
+    for code in codes:
+        for known, kind in TYPE_CODES.items():
+            if code.startswith(known) and code[len(known):].upper() in ISSUER_CODES:
+                return kind
     return ""
 
 

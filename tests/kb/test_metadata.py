@@ -16,7 +16,14 @@ def test_numbers():
 
 
 @pytest.mark.parametrize("number,kind", [("1331/QĐ-UBND", "Quyết định"), ("82-KL/TW", "Kết luận"),
-                                         ("05-CTr/TU", "Chương trình"), ("25-KH/HU", "Kế hoạch")])
+                                         ("05-CTr/TU", "Chương trình"), ("25-KH/HU", "Kế hoạch"),
+                                         # hyphen lost in PDF extraction
+                                         ("2468/QĐUBND", "Quyết định"),
+                                         ("09/2025/NĐCP", "Nghị định"),
+                                         ("03/2024/TTBTC", "Thông tư"),
+                                         # not glued codes: departments, "TTg" alone
+                                         ("11771/BNV-CTL", ""), ("2512/SGDĐT-KHTC", ""),
+                                         ("331/TTG", ""), ("12/BCA-X", "")])
 def test_type_of_number(number, kind):
     assert type_of_number(number) == kind
 
