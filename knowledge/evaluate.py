@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from knowledge.base import KnowledgeBase
-from knowledge.text.vietnamese import STOPWORDS, fold_diacritics
+from knowledge.text.vietnamese import FOLDED_STOPWORDS, fold_diacritics
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _NUM = re.compile(r"\d+(?:[.,]\d+)?")
@@ -38,8 +38,7 @@ def _number(token: str) -> str:
 
 def _syllables(text: str) -> list[str]:
     folded = fold_diacritics(text).lower()
-    stop = {fold_diacritics(w) for w in STOPWORDS if "_" not in w}
-    return [_number(w) for w in _WORD.findall(folded) if w not in stop]
+    return [_number(w) for w in _WORD.findall(folded) if w not in FOLDED_STOPWORDS]
 
 
 def answer_covers(answer: str, gold: str, evidence: str = "") -> bool:

@@ -111,12 +111,13 @@ class Indexer:
         old_docs: dict[str, StoredDocument] = {}
         old_facts: dict[str, DocumentFacts] = {}
         old_chunks: dict[str, list[tuple[Chunk, list[str], np.ndarray]]] = {}
+        #: passage tokens of the embedder: vectors made with another limit are not reused
+        tokens = getattr(self.embedder, "max_seq_length", None)
         if not rebuild:
             try:
                 data = read_index(self.config.index_dir, expected_model=self.config.model)
             except IndexNotFound:
                 data = None
-            tokens = getattr(self.embedder, "max_seq_length", None)
             if data is not None and data.manifest.passage_tokens != tokens:
                 # vectors of long passages would differ: nothing old can be reused
                 message = (f"the index was embedded with {data.manifest.passage_tokens or 'all'} "
@@ -195,7 +196,7 @@ class Indexer:
                 progress(f"writing the index ({len(documents)} documents, {len(chunks)} chunks)")
             report.version = write_index(self.config.index_dir, self.config.model, dimension,
                                          documents, chunks, all_terms, embeddings, facts,
-                                         getattr(self.embedder, "max_seq_length", None))
+                                         tokens)
         report.total_documents = len(documents)
         report.total_chunks = len(chunks)
         return report

@@ -133,8 +133,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         if len(model.classes_) == 2:  # sklearn keeps one row for two classes
             coef, intercept = np.vstack([-coef, coef]), np.concatenate([-intercept, intercept])
         self.arrays = {"classes": np.asarray(model.classes_, dtype=str), "idf": idf,
-                       "coef": coef, "intercept": intercept,
-                       "dense_dim": np.asarray([len(raw[0][1])])}
+                       "coef": coef, "intercept": intercept}
         with self._model_storage.write_to(self._resource) as folder:
             np.savez(folder / MODEL_FILE, **self.arrays)
         return self._resource

@@ -64,3 +64,6 @@ STOPWORDS: frozenset[str] = frozenset(
     ơi ạ bạn cho_biết cho_tôi tôi muốn hỏi biết thể
     """.split()
 )
+
+#: The one-syllable stop-words without diacritics, for comparing folded text.
+FOLDED_STOPWORDS: frozenset[str] = frozenset(fold_diacritics(w) for w in STOPWORDS if "_" not in w)
