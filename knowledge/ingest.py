@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import pickle
 import time
 from collections.abc import Callable
@@ -43,10 +44,18 @@ PARALLEL_FROM = 2000
 EMBED_SLICE = 1024
 
 
-def _segment_all(analyzer: TermAnalyzer, texts: list[str]) -> tuple[list[list[str]], float]:
-    """Runs in the worker process: the terms of every text, and the seconds it took."""
+def _segment_all(analyzer: TermAnalyzer, texts: list[str], parent: int
+                 ) -> tuple[list[list[str]], float]:
+    """Runs in the worker process: the terms of every text, and the seconds it took.
+
+    If the ingest that started it is gone (killed: the worker now has another parent), it
+    stops instead of segmenting for minutes for nobody."""
     start = time.perf_counter()
-    terms = [analyzer.document_terms(t) for t in texts]
+    terms = []
+    for n, text in enumerate(texts):
+        if n % 256 == 0 and os.getppid() != parent:
+            os._exit(1)
+        terms.append(analyzer.document_terms(text))
     return terms, time.perf_counter() - start
 
 
@@ -227,7 +236,7 @@ class Indexer:
         start = time.perf_counter()
         context = multiprocessing.get_context("spawn")  # no fork of a process running torch
         with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-            segmenting = pool.submit(_segment_all, self.analyzer, texts)
+            segmenting = pool.submit(_segment_all, self.analyzer, texts, os.getpid())
             order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
             vectors = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
             bar = tqdm(total=len(texts), unit="passage", desc="embedding",

@@ -279,3 +279,19 @@ def test_passage_token_setting_is_validated(monkeypatch):
     monkeypatch.setenv("KB_EMBED_MAX_TOKENS", "nhiều")
     with pytest.raises(ValueError, match="KB_EMBED_MAX_TOKENS"):
         resolve_passage_tokens()
+
+
+def test_segmentation_worker_stops_when_its_ingest_is_gone():
+    """A worker whose ingest was killed (it has another parent now) exits at once instead of
+    segmenting for minutes for nobody; with its parent alive it returns the terms."""
+    script = ("import os, sys; from knowledge.ingest import _segment_all; "
+              "from knowledge.text.segment import TermAnalyzer, syllable_words; "
+              "parent = int(sys.argv[1]) or os.getppid(); "
+              "terms, _ = _segment_all(TermAnalyzer(syllable_words), ['cải cách'] * 300, parent); "
+              "print(len(terms))")
+    alive = subprocess.run([sys.executable, "-c", script, "0"], cwd=ROOT, capture_output=True,
+                           text=True, timeout=120)
+    assert alive.returncode == 0 and alive.stdout.strip() == "300", alive.stderr
+    orphan = subprocess.run([sys.executable, "-c", script, "999999999"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert orphan.returncode == 1 and orphan.stdout == ""
