@@ -6,10 +6,7 @@ cd "$(dirname "$0")/.."
 export RASA_TELEMETRY_ENABLED=false HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 echo "[test] ruff"
 .venv/kb/bin/ruff check knowledge actions bot benchmarks console tests scripts
-if ! command -v chromium >/dev/null; then
-  echo "[test] installing Debian's chromium for the browser tests"
-  (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-color-emoji) >/dev/null
-fi
+bash scripts/system-packages.sh  # chromium, redis-server, nginx when missing
 echo "[test] pytest: Rasa channels and NLU components (Rasa venv)"
 .venv/rasa/bin/python -m pytest -q -p no:cacheprovider tests/channels tests/bot/rasa_venv
 echo "[test] pytest: knowledge, actions, dialogue, end to end (knowledge venv)"

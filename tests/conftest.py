@@ -65,3 +65,20 @@ def index_builder(embedder, analyzer):
         return build_index(index_dir, paths, embedder, analyzer, **config)
 
     return build
+
+
+_ROOT_ENTRIES: set[str] = set()
+
+
+def pytest_sessionstart(session) -> None:
+    _ROOT_ENTRIES.update(p.name for p in ROOT.iterdir())
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """No test may write into the repository root (a stray ``${RASA_TRACKER_DB}`` SQLite file
+    was once committed there): anything new at the top level fails the run."""
+    new = sorted(p.name for p in ROOT.iterdir()) if _ROOT_ENTRIES else []
+    new = [name for name in new if name not in _ROOT_ENTRIES]
+    if new:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print(f"\nerror: the tests wrote into the repository root: {', '.join(new)}")
