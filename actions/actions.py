@@ -23,16 +23,16 @@ from actions.formatting import (
     knowledge_greeting,
 )
 from actions.knowledge_client import get_knowledge_base, get_question_log
-from knowledge.followup import (
+from knowledge.answering.followup import (
     asks_about_last_document,
     asks_for_more,
     describe_document,
     rewrite_follow_up,
 )
-from knowledge.places import find_places
-from knowledge.reply import render_reply
+from knowledge.answering.reply import render_reply
+from knowledge.index.store import IndexError_
+from knowledge.lexicon.places import find_places
 from knowledge.schema import Answer
-from knowledge.store import IndexError_
 
 logger = logging.getLogger(__name__)
 

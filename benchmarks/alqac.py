@@ -39,15 +39,15 @@ from benchmarks.common import (
     write_json,
 )
 from knowledge.base import KnowledgeBase
-from knowledge.chunking import ChunkingConfig
 from knowledge.config import KnowledgeConfig
-from knowledge.ingest import Indexer
+from knowledge.index.store import read_index
+from knowledge.ingest.chunking import ChunkingConfig
+from knowledge.ingest.indexer import Indexer
+from knowledge.lexicon.words import STOPWORDS
 from knowledge.retrieval.base import SearchMode
 from knowledge.retrieval.fusion_variants import FusionMode, fuse
 from knowledge.retrieval.sparse import BM25Index, top_k
-from knowledge.store import read_index
 from knowledge.text.segment import FOLDED_PREFIX, TermAnalyzer, expand_abbreviations
-from knowledge.text.vietnamese import STOPWORDS
 
 logger = logging.getLogger("benchmarks.alqac")
 

@@ -37,9 +37,9 @@ from benchmarks.common import (
     table,
     write_json,
 )
+from knowledge.index.store import read_index
 from knowledge.retrieval.ann import HNSWIndex
 from knowledge.retrieval.dense import DenseIndex
-from knowledge.store import read_index
 from knowledge.text.segment import expand_abbreviations
 
 logger = logging.getLogger("benchmarks.ann")

@@ -38,8 +38,8 @@ from benchmarks.common import (
     table,
     write_json,
 )
+from knowledge.index.store import read_index
 from knowledge.retrieval.dense import Embedder
-from knowledge.store import read_index
 from knowledge.text.segment import expand_abbreviations
 
 logger = logging.getLogger("benchmarks.encoding_speed")
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
-    from knowledge.ingest import Indexer
+    from knowledge.ingest.indexer import Indexer
 
     data = read_index(args.index)
     texts = [Indexer._index_text(c, data.documents) for c in data.chunks]

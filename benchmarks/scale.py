@@ -40,7 +40,7 @@ from benchmarks.common import (
 )
 from knowledge.base import KnowledgeBase
 from knowledge.config import KnowledgeConfig
-from knowledge.ingest import Indexer
+from knowledge.ingest.indexer import Indexer
 from knowledge.retrieval.base import SearchMode
 from knowledge.retrieval.dense import Embedder
 from knowledge.text.segment import TermAnalyzer

@@ -31,9 +31,9 @@ from console.documents import (
 )
 from console.security import LoginThrottle, Session, SessionStore
 from console.users import UserStore
+from knowledge.answering.reply import DOCUMENT_PAGE_PATH, document_page_url
+from knowledge.index.store import IndexError_
 from knowledge.question_log import LogFilter, QuestionLog
-from knowledge.reply import DOCUMENT_PAGE_PATH, document_page_url
-from knowledge.store import IndexError_
 
 logger = logging.getLogger(__name__)
 

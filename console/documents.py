@@ -2,11 +2,11 @@
 
 Every upload is kept as a UTF-8 text file with a ``key: value`` metadata header
 (``var/uploads/<name>.txt``; the original file goes to ``var/uploads/.originals/``). The header
-is explicit metadata, which wins over extraction in :func:`knowledge.loaders.make_document`, so a
-corrected số hiệu or date survives every later re-ingest — by the console or by
-``kb ingest data/documents var/uploads --sync``. Changes are published through
-:class:`knowledge.ingest.Indexer` into the same index folder the action server reads; it picks up
-the new version on its next question.
+is explicit metadata, which wins over extraction in
+:func:`knowledge.ingest.loaders.make_document`, so a corrected số hiệu or date survives every
+later re-ingest — by the console or by ``kb ingest data/documents var/uploads --sync``. Changes
+are published through :class:`knowledge.ingest.indexer.Indexer` into the same index folder the
+action server reads; it picks up the new version on its next question.
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ from typing import TypeVar
 
 from console.config import ConsoleConfig
 from knowledge.config import KnowledgeConfig
-from knowledge.ingest import Indexer, IngestReport
-from knowledge.loaders import LoadError, extract_file, make_document, split_header
+from knowledge.index.store import IndexData, IndexError_, current_version, read_index
+from knowledge.ingest.indexer import Indexer, IngestReport
+from knowledge.ingest.loaders import LoadError, extract_file, make_document, split_header
 from knowledge.retrieval.dense import Embedder
 from knowledge.schema import Chunk, Document
-from knowledge.store import IndexData, IndexError_, current_version, read_index
 from knowledge.text.segment import TermAnalyzer
 from knowledge.text.vietnamese import fold_diacritics
 
@@ -43,7 +43,7 @@ T = TypeVar("T")
 
 UPLOAD_SUFFIXES = (".txt", ".md", ".html", ".htm", ".docx", ".pdf")
 EDITABLE_FIELDS = ("title", "number", "doc_type", "date", "issuer", "signer", "places", "year")
-HEADER_FIELDS = (*EDITABLE_FIELDS, "source", "url")  # all are keys knowledge.loaders reads
+HEADER_FIELDS = (*EDITABLE_FIELDS, "source", "url")  # all are keys knowledge.ingest.loaders reads
 FIELD_LABELS = {
     "title": "Tiêu đề", "number": "Số hiệu", "doc_type": "Loại văn bản",
     "date": "Ngày ban hành", "issuer": "Cơ quan ban hành", "signer": "Người ký",
@@ -115,7 +115,7 @@ def clean_fields(form: dict[str, str]) -> dict[str, str]:
 
 
 def render_with_header(fields: dict[str, str], body: str) -> str:
-    """A text file that :func:`knowledge.loaders.split_header` reads back as ``fields``."""
+    """A text file that :func:`knowledge.ingest.loaders.split_header` reads back as ``fields``."""
     lines = []
     for key in HEADER_FIELDS:
         value = " ".join(str(fields.get(key) or "").split())

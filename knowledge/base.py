@@ -13,14 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from knowledge.config import KnowledgeConfig
-from knowledge.places import same_place
+from knowledge.index.store import IndexData, current_version, read_index
+from knowledge.lexicon.places import same_place
 from knowledge.retrieval.ann import build_dense_index
 from knowledge.retrieval.base import SearchMode
 from knowledge.retrieval.dense import Embedder
 from knowledge.retrieval.fusion_variants import fuse
 from knowledge.retrieval.sparse import BM25Index
 from knowledge.schema import Answer, Document, Hit
-from knowledge.store import IndexData, current_version, read_index
 from knowledge.text.segment import TermAnalyzer, expand_abbreviations
 from knowledge.text.vietnamese import fold_diacritics
 
@@ -48,7 +48,7 @@ class _Loaded:
         self.bm25 = BM25Index().fit(data.terms)
         self.dense = build_dense_index(data.embeddings, exact_threshold=exact_threshold)
         self.doc_rows = np.array([c.doc_id for c in data.chunks], dtype=object)
-        self.aggregate = None  # knowledge.aggregate.AggregateAnswerer, built on first ask
+        self.aggregate = None  # knowledge.answering.aggregate.AggregateAnswerer, built on first ask
 
 
 class KnowledgeBase:
@@ -135,8 +135,8 @@ class KnowledgeBase:
     # -- answers --------------------------------------------------------------------------
     def ask(self, question: str, filters: SearchFilters | None = None) -> Answer:
         """Answer ``question`` from the documents, or decline with the closest leads."""
-        from knowledge.aggregate import AggregateAnswerer
-        from knowledge.answer import Answerer  # answer extraction only when asked
+        from knowledge.answering.aggregate import AggregateAnswerer
+        from knowledge.answering.answer import Answerer  # answer extraction only when asked
 
         loaded = self._index()
         if loaded.aggregate is None:

@@ -38,7 +38,7 @@ def _emit(obj: dict) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from knowledge.ingest import Indexer
+    from knowledge.ingest.indexer import Indexer
 
     paths = [Path(p) for p in args.paths]
     missing = [str(p) for p in paths if not p.exists()]
@@ -105,7 +105,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from knowledge.reply import render_reply
+    from knowledge.answering.reply import render_reply
 
     kb, filters = _kb(args), _filters(args)
 
@@ -142,7 +142,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from knowledge.store import read_index
+    from knowledge.index.store import read_index
 
     data = read_index(_config(args).index_dir)
     docs = [s.document for s in data.documents.values()]
@@ -163,7 +163,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from knowledge.store import read_index
+    from knowledge.index.store import read_index
 
     data = read_index(_config(args).index_dir)
     stored = data.documents.get(args.doc_id)
@@ -257,8 +257,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("transformers", "sentence_transformers", "huggingface_hub"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
-    from knowledge.loaders import LoadError
-    from knowledge.store import IndexError_
+    from knowledge.index.store import IndexError_
+    from knowledge.ingest.loaders import LoadError
 
     try:
         return args.func(args)

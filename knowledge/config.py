@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from knowledge.chunking import ChunkingConfig
+from knowledge.ingest.chunking import ChunkingConfig
 from knowledge.retrieval.fusion_variants import FusionMode
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -21,7 +21,7 @@ class KnowledgeConfig:
     """
     Attributes:
         model: sentence-transformers name or path of the embedding model.
-        index_dir: the index folder (see :mod:`knowledge.store`).
+        index_dir: the index folder (see :mod:`knowledge.index.store`).
         chunking: chunk sizes.
         fusion: how BM25 and dense rankings are combined (z-score convex combination by
             default: measured best on ALQAC-22 and -23, see docs/benchmarks.md; or rrf, minmax).

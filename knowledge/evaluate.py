@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from knowledge.base import KnowledgeBase
-from knowledge.text.vietnamese import FOLDED_STOPWORDS, fold_diacritics
+from knowledge.lexicon.words import FOLDED_STOPWORDS
+from knowledge.text.vietnamese import fold_diacritics
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _NUM = re.compile(r"\d+(?:[.,]\d+)?")

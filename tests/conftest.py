@@ -40,7 +40,7 @@ def analyzer():
 
 def build_index(index_dir: Path, paths: list[Path], embedder, analyzer, **config):
     from knowledge.config import KnowledgeConfig
-    from knowledge.ingest import Indexer
+    from knowledge.ingest.indexer import Indexer
 
     cfg = KnowledgeConfig(model=embedder.model_name, index_dir=index_dir, **config)
     report = Indexer(cfg, embedder=embedder, analyzer=analyzer).ingest(paths)

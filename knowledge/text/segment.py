@@ -11,7 +11,8 @@ import functools
 import re
 from collections.abc import Callable
 
-from knowledge.text.vietnamese import ABBREVIATIONS, STOPWORDS, fold_diacritics, has_diacritics
+from knowledge.lexicon.words import ABBREVIATIONS, STOPWORDS
+from knowledge.text.vietnamese import fold_diacritics, has_diacritics
 
 Segmenter = Callable[[str], list[str]]
 

@@ -178,7 +178,7 @@ async def test_greeting_says_what_the_knowledge_base_holds(seed_kb):
     # seed 004 is a news article about a Chỉ thị (it only cites Kế hoạch 25-KH/HU of 2017)
     assert "Hiện tôi có 5 văn bản (4 tin tức, 1 quyết định)" in text
     assert "các năm 2016, 2018 và 2020" in text
-    # the places come from the documents' metadata (extracted by knowledge.metadata)
+    # the places come from the documents' metadata (extracted by knowledge.ingest.metadata)
     assert f", về {describe_places(seed_kb.documents())}." in text
     assert "Quảng Bình" in text and "Kiên Giang" in text
     greet_buttons = DOMAIN["responses"]["utter_greet"][0]["buttons"]

@@ -2,10 +2,14 @@ from datetime import date
 
 import pytest
 
+from knowledge.answering.followup import (
+    asks_about_last_document,
+    describe_document,
+    rewrite_follow_up,
+)
+from knowledge.answering.question import QuestionKind, analyze, classify
+from knowledge.answering.reply import render_reply
 from knowledge.base import KnowledgeBase
-from knowledge.followup import asks_about_last_document, describe_document, rewrite_follow_up
-from knowledge.question import QuestionKind, analyze, classify
-from knowledge.reply import render_reply
 
 UNITS = ["Lao động – Thương binh và Xã hội", "Ngoại vụ", "Tài chính", "Xây dựng",
          "Văn hóa và Thể thao", "Ban Dân tộc", "Ba Đồn", "Tuyên Hóa", "Quảng Trạch", "Quảng Ninh"]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.answer import _clean, _yes_no, answer_fit, split_sentences
-from knowledge.question import (
+from knowledge.answering.answer import _clean, _yes_no, answer_fit, split_sentences
+from knowledge.answering.question import (
     DocumentRef,
     QuestionKind,
     analyze,

@@ -1,6 +1,6 @@
 import pytest
 
-from knowledge.chunking import ChunkingConfig, chunk_document
+from knowledge.ingest.chunking import ChunkingConfig, chunk_document
 from knowledge.schema import Document, DocumentMeta
 
 

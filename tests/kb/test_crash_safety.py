@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.store import read_index
+from knowledge.index.store import read_index
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,8 +7,10 @@ import importlib
 
 import pytest
 
-MODULES = ["knowledge.aggregate", "knowledge.facts", "knowledge.metadata",
-           "knowledge.places", "knowledge.question", "knowledge.reply", "knowledge.text.segment"]
+MODULES = ["knowledge.answering.aggregate", "knowledge.ingest.facts", "knowledge.ingest.metadata",
+           "knowledge.lexicon.places", "knowledge.answering.question", "knowledge.answering.reply",
+           "knowledge.text.segment", "knowledge.lexicon.dates", "knowledge.lexicon.doc_numbers",
+           "knowledge.lexicon.indices", "knowledge.lexicon.numerals"]
 
 
 @pytest.mark.parametrize("name", MODULES)

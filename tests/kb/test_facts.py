@@ -1,5 +1,5 @@
-"""Structured facts extracted at ingest (knowledge.facts) and the answers over several
-documents built on them (knowledge.aggregate)."""
+"""Structured facts extracted at ingest (knowledge.ingest.facts) and the answers over several
+documents built on them (knowledge.answering.aggregate)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from datetime import date
 
 import pytest
 
-from knowledge.aggregate import AggregateAnswerer, AggregateKind, detect
-from knowledge.facts import DocumentFacts, extract_facts, find_period, parse_units
-from knowledge.loaders import load_paths
-from knowledge.reply import render_reply
+from knowledge.answering.aggregate import AggregateAnswerer, AggregateKind, detect
+from knowledge.answering.reply import render_reply
+from knowledge.ingest.facts import DocumentFacts, extract_facts, parse_units
+from knowledge.ingest.loaders import load_paths
+from knowledge.lexicon.dates import find_period
 from tests.conftest import FIXTURES, SEEDS
 
 TODAY = date(2026, 11, 22)

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.loaders import LoadError, load_jsonl, load_paths, load_text_file, split_header
+from knowledge.ingest.loaders import LoadError, load_jsonl, load_paths, load_text_file, split_header
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

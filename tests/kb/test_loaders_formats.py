@@ -6,14 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.loaders import (
-    LoadError,
-    extract_docx_file,
-    extract_html_file,
-    extract_pdf_file,
-    html_to_article,
-    load_paths,
-)
+from knowledge.ingest.formats.docx import extract_docx_file
+from knowledge.ingest.formats.html import extract_html_file, html_to_article
+from knowledge.ingest.formats.pdf import extract_pdf_file
+from knowledge.ingest.loaders import LoadError, load_paths
 from knowledge.text.legacy_encodings import (
     DecodedText,
     EncodingError,

@@ -2,8 +2,10 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.loaders import load_paths
-from knowledge.metadata import extract_metadata, find_numbers, parse_dates, type_of_number
+from knowledge.ingest.loaders import load_paths
+from knowledge.ingest.metadata import extract_metadata
+from knowledge.lexicon.dates import parse_dates
+from knowledge.lexicon.doc_numbers import find_numbers, type_of_number
 
 SEEDS = Path(__file__).resolve().parents[2] / "data" / "documents"
 
@@ -86,7 +88,7 @@ def test_signer_whose_given_name_starts_with_a_vietnamese_capital():
 
 
 def test_explicit_metadata_wins():
-    from knowledge.loaders import make_document
+    from knowledge.ingest.loaders import make_document
 
     doc = make_document("x", "Quyết định số 1/QĐ-UBND ngày 2/3/2020", {"number": "9/QĐ-X"})
     assert doc.meta.number == "9/QĐ-X"

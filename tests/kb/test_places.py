@@ -1,6 +1,6 @@
 import pytest
 
-from knowledge.places import current_province, find_places, same_place
+from knowledge.lexicon.places import current_province, find_places, same_place
 
 
 def test_districts_map_to_their_province_and_run_together_spellings():

@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
+from knowledge.answering.reply import document_page_url, render_reply, source_url
 from knowledge.config import KnowledgeConfig
-from knowledge.reply import document_page_url, render_reply, source_url
 from knowledge.schema import Answer, Citation
 
 BASE = "http://127.0.0.1:8080"

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from knowledge.base import KnowledgeBase, SearchFilters
+from knowledge.index.store import IndexMismatch, IndexNotFound, read_index
 from knowledge.retrieval.base import SearchMode
 from knowledge.retrieval.fusion import reciprocal_rank_fusion
 from knowledge.retrieval.sparse import BM25Index
-from knowledge.store import IndexMismatch, IndexNotFound, read_index
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -79,7 +79,7 @@ def test_incremental_ingest_round_trip(tmp_path, index_builder):
     (docs / "b.txt").write_text("Tin tức: dịch vụ công trực tuyến toàn trình tại Đà Nẵng năm 2022.")
     (docs / "c.txt").write_text("Chỉ thị về kỷ luật kỷ cương hành chính.")
     (docs / "a.txt").unlink()
-    from knowledge.ingest import Indexer
+    from knowledge.ingest.indexer import Indexer
 
     indexer = Indexer(cfg, embedder=None)
     indexer.embedder = _CountingEmbedder(indexer.embedder.model_name)
@@ -214,7 +214,7 @@ def test_segmentation_beside_embedding_keeps_every_passage_in_its_place(
     process and embedding goes longest first, in slices; the torch thread count is restored."""
     import torch
 
-    import knowledge.ingest as ingest
+    import knowledge.ingest.indexer as ingest
     from knowledge.config import KnowledgeConfig
 
     monkeypatch.setattr(ingest, "PARALLEL_FROM", 2)
@@ -236,7 +236,7 @@ def test_segmentation_beside_embedding_keeps_every_passage_in_its_place(
 
 def test_a_segmentation_failure_in_the_worker_is_raised_not_lost(tmp_path, monkeypatch,
                                                                   embedder):
-    import knowledge.ingest as ingest
+    import knowledge.ingest.indexer as ingest
     from knowledge.config import KnowledgeConfig
     from knowledge.text.segment import TermAnalyzer
 
@@ -253,7 +253,7 @@ def test_changing_the_passage_token_limit_embeds_everything_again(tmp_path, embe
     """Vectors of long passages depend on the token limit (KB_EMBED_MAX_TOKENS): an index
     embedded with another limit is not reused, and the operator is told why."""
     from knowledge.config import KnowledgeConfig
-    from knowledge.ingest import Indexer
+    from knowledge.ingest.indexer import Indexer
     from knowledge.retrieval.dense import Embedder
 
     docs = FIXTURES / "docs"
@@ -284,7 +284,7 @@ def test_passage_token_setting_is_validated(monkeypatch):
 def test_segmentation_worker_stops_when_its_ingest_is_gone():
     """A worker whose ingest was killed (it has another parent now) exits at once instead of
     segmenting for minutes for nobody; with its parent alive it returns the terms."""
-    script = ("import os, sys; from knowledge.ingest import _segment_all; "
+    script = ("import os, sys; from knowledge.ingest.indexer import _segment_all; "
               "from knowledge.text.segment import TermAnalyzer, syllable_words; "
               "parent = int(sys.argv[1]) or os.getppid(); "
               "terms, _ = _segment_all(TermAnalyzer(syllable_words), ['cải cách'] * 300, parent); "

@@ -31,10 +31,10 @@ from console.security import LoginThrottle
 from console.users import Role, UserStore, hash_password, verify_password
 from knowledge.base import KnowledgeBase
 from knowledge.config import KnowledgeConfig
-from knowledge.ingest import Indexer
-from knowledge.loaders import split_header
+from knowledge.index.store import current_version, read_index
+from knowledge.ingest.indexer import Indexer
+from knowledge.ingest.loaders import split_header
 from knowledge.question_log import QuestionLog
-from knowledge.store import current_version, read_index
 from tests.web.serving import serve_app
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,9 +19,9 @@ from console.app import create_app
 from console.config import ConsoleConfig
 from console.documents import DocumentLibrary, Passage, passages
 from console.users import Role, UserStore
-from knowledge.reply import document_page_url
+from knowledge.answering.reply import document_page_url
+from knowledge.index.store import read_index
 from knowledge.schema import Chunk, Document
-from knowledge.store import read_index
 from tests.web.serving import serve_app
 
 FIXTURE_DOCS = Path(__file__).resolve().parents[1] / "fixtures" / "docs"

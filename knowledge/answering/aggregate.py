@@ -1,6 +1,6 @@
 """Answers that need several documents, computed from the structured facts of the index.
 
-Three kinds of question are recognised (everything else goes to :mod:`knowledge.answer`):
+Three kinds of question are recognised (everything else goes to :mod:`knowledge.answering.answer`):
 
 - plans of a year — "Năm 2018 có những kế hoạch CCHC nào?" → every plan the documents name
   for that year, each with the document that names it;
@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 
-from knowledge.facts import DocumentFacts, Inspection, Period
-from knowledge.metadata import NUMBER_RE
-from knowledge.places import find_places, same_place
-from knowledge.reply import describe_source
+from knowledge.answering.reply import describe_source
+from knowledge.ingest.facts import DocumentFacts, Inspection
+from knowledge.lexicon.dates import Period
+from knowledge.lexicon.doc_numbers import NUMBER_RE
+from knowledge.lexicon.places import find_places, same_place
 from knowledge.schema import Answer, Citation, Document
 from knowledge.text.vietnamese import fold_diacritics
 

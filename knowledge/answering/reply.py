@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from knowledge.metadata import type_of_number
+from knowledge.lexicon.doc_numbers import type_of_number
 from knowledge.schema import Answer, Citation
 
 MAX_SOURCES = 5

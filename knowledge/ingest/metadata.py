@@ -7,53 +7,28 @@ Explicit metadata (a header or jsonl fields) always wins; see ``DocumentMeta.mer
 from __future__ import annotations
 
 import re
-from datetime import date
 
-from knowledge.places import find_places
+from knowledge.lexicon.dates import YEAR_PHRASE_RE, YEAR_RE, parse_dates
+from knowledge.lexicon.doc_numbers import NUMBER_RE, find_numbers, type_of_number
+from knowledge.lexicon.doc_types import NEWS, type_opening
+from knowledge.lexicon.people import PERSON_NAME, UPPER
+from knowledge.lexicon.places import find_places
 from knowledge.schema import DocumentMeta
 
-#: Code inside a số hiệu → loại văn bản ("1331/QĐ-UBND" → Quyết định).
-TYPE_CODES: dict[str, str] = {
-    "QĐ": "Quyết định", "QD": "Quyết định", "CT": "Chỉ thị", "KH": "Kế hoạch",
-    "NQ": "Nghị quyết", "NĐ": "Nghị định", "TT": "Thông tư", "BC": "Báo cáo",
-    "TB": "Thông báo", "HD": "Hướng dẫn", "CTr": "Chương trình", "KL": "Kết luận",
-    "QH": "Luật", "CV": "Công văn", "TTr": "Tờ trình", "QC": "Quy chế", "ĐA": "Đề án",
-}
-#: Words that open a document's title → loại văn bản.
-TYPE_WORDS: tuple[str, ...] = (
-    "Quyết định", "Chỉ thị", "Kế hoạch", "Công văn", "Nghị quyết", "Nghị định", "Thông tư",
-    "Báo cáo", "Thông báo", "Hướng dẫn", "Chương trình", "Kết luận", "Luật", "Đề án", "Quy chế",
-)
-
-#: Vietnamese capitals: "Hoài Ân", "Lê Văn Út" start words with Â, Ú, … ([A-Z] misses them)
-_UPPER = "A-ZĐÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴ"
-_CODE = r"[A-ZĐ][A-Za-zĐđ]*"
-NUMBER_RE = re.compile(
-    r"(?<![\w/])(\d{1,5}(?:/\d{4})?[/-]" + _CODE + r"(?:[-/]" + _CODE + r"\d*)*)(?![\w/])"
-)
-_DATE_NUMERIC = re.compile(r"(?<!\d)(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*((?:19|20)\d{2})(?!\d)")
-_DATE_WORDS = re.compile(
-    r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+((?:19|20)\d{2})", re.IGNORECASE
-)
-_YEAR_PHRASE = re.compile(r"năm\s+((?:19|20)\d{2})(?!\d)", re.IGNORECASE)
 _ISSUER = re.compile(
-    r"((?:UBND|Ủy ban nhân dân|Uỷ ban nhân dân|HĐND|Hội đồng nhân dân|Sở [" + _UPPER
+    r"((?:UBND|Ủy ban nhân dân|Uỷ ban nhân dân|HĐND|Hội đồng nhân dân|Sở [" + UPPER
     + r"][\wÀ-ỹ ,]*?"
     r"|Huyện ủy|Tỉnh ủy|Thành ủy|Ban Thường vụ Tỉnh ủy|Thủ tướng Chính phủ|Chính phủ|Bộ Nội vụ"
-    r"|Bộ [" + _UPPER + r"][\wÀ-ỹ]*(?: [a-zđà-ỹ][\wÀ-ỹ]*)*|Văn phòng Chính phủ)"
+    r"|Bộ [" + UPPER + r"][\wÀ-ỹ]*(?: [a-zđà-ỹ][\wÀ-ỹ]*)*|Văn phòng Chính phủ)"
     r"(?:\s+(?:tỉnh|thành phố|huyện|thị xã|quận|xã|phường|TP\.?))?"
-    r"((?:\s+[" + _UPPER + r"][\wÀ-ỹ]*)*))"
+    r"((?:\s+[" + UPPER + r"][\wÀ-ỹ]*)*))"
     r"\s+(?:vừa\s+|đã\s+|mới\s+)*(?:ban hành|có|ký|phê duyệt|chỉ đạo)",
 )
-SURNAMES = (
-    "Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Đinh Đoàn Trương Lâm "
-    "Mai Tô Hà Cao Lương Tạ Châu Thái Quách Lưu Kiều Triệu Vương Chu Đào Văn Tôn Phùng Nông Lò"
-).split()
-_PERSON = r"(?:" + "|".join(SURNAMES) + r")(?:[ \t]+[" + _UPPER + r"][a-zà-ỹđ]+){1,3}"
 _SIGNER = re.compile(
-    r"(?:Chủ tịch|Bí thư|Giám đốc|Bộ trưởng|Thủ tướng|Trưởng ban)[^.;\n]{0,60}?(" + _PERSON + r")"
+    r"(?:Chủ tịch|Bí thư|Giám đốc|Bộ trưởng|Thủ tướng|Trưởng ban)[^.;\n]{0,60}?("
+    + PERSON_NAME + r")"
     r"\s+(?:đã\s+|vừa\s+)?(?:ký|có|chỉ đạo|ban hành)"
-    r"|(?:ký|người ký|KT\.|TM\.)[^.;\n]{0,60}?(?:ông\s+|bà\s+)?(" + _PERSON + r")"
+    r"|(?:ký|người ký|KT\.|TM\.)[^.;\n]{0,60}?(?:ông\s+|bà\s+)?(" + PERSON_NAME + r")"
 )
 _BOILERPLATE = re.compile(
     r"(?i)^(tòa soạn|cổng thông tin|cập nhật|xem với cỡ chữ|đánh giá bài viết|ảnh minh họa|"
@@ -82,70 +57,13 @@ def find_signature(text: str) -> tuple[str, str]:
             if _ROLE_LINE.match(nxt):
                 roles.append(nxt)
                 continue
-            if re.fullmatch(_PERSON, nxt):
+            if re.fullmatch(PERSON_NAME, nxt):
                 role = roles[-1].split(".", 1)[-1].strip().capitalize()
                 if roles[0].startswith("KT.") and len(roles) > 1:
                     role += f", ký thay {roles[0].split('.', 1)[1].strip().capitalize()}"
                 return nxt, role
             break
     return "", ""
-
-
-def find_numbers(text: str) -> list[str]:
-    """Số hiệu in order of appearance, each once.
-
-    >>> find_numbers("Quyết định số 1331/QĐ-UBND, Chỉ thị 05-CTr/TU và 559/QĐ-TTg")
-    ['1331/QĐ-UBND', '05-CTr/TU', '559/QĐ-TTg']
-    """
-    seen: list[str] = []
-    for m in NUMBER_RE.finditer(text):
-        number = m.group(1)
-        if number not in seen and _looks_like_number(number):
-            seen.append(number)
-    return seen
-
-
-def _looks_like_number(number: str) -> bool:
-    codes = re.split(r"[-/]", number)[1:]
-    return any(c.isupper() or c in TYPE_CODES for c in codes if not c.isdigit())
-
-
-#: Issuer codes that follow a type code in a số hiệu ("QĐ-UBND", "TT-BTC"), and "LT" (liên
-#: tịch): what may stand glued to the type code when PDF extraction lost the hyphen.
-ISSUER_CODES = frozenset(
-    "UBND HĐND CP TTG VPCP TU HU BNV BTC BCT BYT BNN BNNMT BKHĐT BCA BQP BGDĐT BTP BTTTT BXD "
-    "BGTVT BLĐTBXH BVHTTDL BTNMT LT".split())
-
-
-def type_of_number(number: str) -> str:
-    """Loại văn bản from the code of a số hiệu: ``"82-KL/TW"`` → ``"Kết luận"``, also when the
-    hyphen was lost in PDF extraction: ``"2468/QĐUBND"`` → ``"Quyết định"`` (a type code glued
-    to a known issuer code; "BCA" is Bộ Công an, not a Báo cáo)."""
-    codes = re.split(r"[-/]", number)[1:]
-    for code in codes:
-        if code in TYPE_CODES:
-            return TYPE_CODES[code]
-    if number.endswith("/QH") or re.search(r"/QH\d+$", number):
-        return "Luật"
-    for code in codes:
-        for known, kind in TYPE_CODES.items():
-            if code.startswith(known) and code[len(known):].upper() in ISSUER_CODES:
-                return kind
-    return ""
-
-
-def parse_dates(text: str) -> list[tuple[int, date]]:
-    """(position, date) for every valid date written as ``13/4/2018`` or ``ngày 13 tháng 4 năm
-    2018``, in order of appearance."""
-    out = []
-    for pattern in (_DATE_NUMERIC, _DATE_WORDS):
-        for m in pattern.finditer(text):
-            d, mth, y = (int(g) for g in m.groups())
-            try:
-                out.append((m.start(), date(y, mth, d)))
-            except ValueError:
-                continue
-    return sorted(out)
 
 
 _ISSUING = re.compile(r"(?i)\b(?:ban hành|đã có|vừa có|mới có|đã ký|vừa ký|phê duyệt)\b")
@@ -158,7 +76,7 @@ def _main_number(text: str, title: str) -> str:
     # A news article names the document it reports on ("UBND tỉnh đã có Quyết định số
     # 1331/QĐ-UBND") and also documents it refers to ("… nêu trong Kế hoạch số 25-KH/HU"):
     # there a "số …" counts only after a verb of issuing in the same sentence.
-    news = not _type_word(title + "\n" + text[:200])
+    news = not type_opening(title + "\n" + text[:200])
     for m in re.finditer(r"(?:số|số hiệu)\s*:?\s*" + NUMBER_RE.pattern, text[:3000],
                          re.IGNORECASE):
         before = re.split(r"[.;\n]", text[max(0, m.start() - 120):m.start()])[-1]
@@ -168,20 +86,13 @@ def _main_number(text: str, title: str) -> str:
     return first[0] if first else ""
 
 
-def _type_word(head: str) -> str:
-    """The loại văn bản ``head`` opens with ("Quyết định về …"), or ""."""
-    head = head.strip()
-    return next((word for word in TYPE_WORDS
-                 if re.match(re.escape(word) + r"\b", head, re.IGNORECASE)), "")
-
-
 def _doc_type(text: str, title: str, number: str) -> str:
-    word = _type_word(title + "\n" + text[:200])
+    word = type_opening(title + "\n" + text[:200])
     if word:
         return word
     if number:
         return type_of_number(number) or "Văn bản"
-    return "Tin tức"
+    return NEWS
 
 
 def extract_metadata(text: str, title: str = "") -> DocumentMeta:
@@ -247,10 +158,10 @@ def _issuer(text: str, places: tuple[str, ...]) -> str:
 
 def _year(title: str, text: str, issued: str) -> int | None:
     for source in (title, text[:1500]):
-        m = _YEAR_PHRASE.search(source)
+        m = YEAR_PHRASE_RE.search(source)
         if m:
             return int(m.group(1))
     if issued:
         return int(issued[:4])
-    m = re.search(r"(?<!\d)(19|20)\d{2}(?!\d)", title)
-    return int(m.group(0)) if m else None
+    m = YEAR_RE.search(title)
+    return int(m.group(1)) if m else None

@@ -2,7 +2,7 @@
 
 Unchanged documents (same text and metadata hash) keep their chunks, terms and embeddings;
 changed ones are re-chunked and re-embedded; documents that are gone are deleted (``sync``
-mode) — and the new version becomes live atomically (see :mod:`knowledge.store`).
+mode) — and the new version becomes live atomically (see :mod:`knowledge.index.store`).
 """
 
 from __future__ import annotations
@@ -20,19 +20,19 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from knowledge.chunking import chunk_document
 from knowledge.config import KnowledgeConfig
-from knowledge.facts import DocumentFacts, extract_facts
-from knowledge.loaders import load_paths
-from knowledge.retrieval.dense import Embedder
-from knowledge.schema import Chunk, Document
-from knowledge.store import (
+from knowledge.index.store import (
     IndexNotFound,
     StoredDocument,
     read_index,
     text_hash,
     write_index,
 )
+from knowledge.ingest.chunking import chunk_document
+from knowledge.ingest.facts import DocumentFacts, extract_facts
+from knowledge.ingest.loaders import load_paths
+from knowledge.retrieval.dense import Embedder
+from knowledge.schema import Chunk, Document
 from knowledge.text.segment import TermAnalyzer
 
 logger = logging.getLogger(__name__)

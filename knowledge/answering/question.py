@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 
-from knowledge.places import find_places
-from knowledge.text.vietnamese import ABBREVIATIONS, fold_diacritics, has_diacritics
+from knowledge.lexicon.places import find_places
+from knowledge.lexicon.words import ABBREVIATIONS
+from knowledge.text.vietnamese import fold_diacritics, has_diacritics
 
 
 class QuestionKind(str, Enum):

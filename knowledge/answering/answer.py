@@ -16,22 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from knowledge.metadata import (
-    SURNAMES,
-    find_numbers,
-    parse_dates,
-    type_of_number,
-)
-from knowledge.question import QuestionAnalysis, QuestionKind, analyze
-from knowledge.reply import vn_date
+from knowledge.answering.question import QuestionAnalysis, QuestionKind, analyze
+from knowledge.answering.reply import vn_date
+from knowledge.lexicon.dates import parse_dates
+from knowledge.lexicon.doc_numbers import find_numbers, type_of_number
+from knowledge.lexicon.people import SURNAMES
+from knowledge.lexicon.words import FOLDED_STOPWORDS, STOPWORDS
 from knowledge.schema import Answer, Chunk, Citation, Document, Hit
 from knowledge.text.segment import FOLDED_PREFIX
-from knowledge.text.vietnamese import (
-    FOLDED_STOPWORDS,
-    STOPWORDS,
-    fold_diacritics,
-    has_diacritics,
-)
+from knowledge.text.vietnamese import fold_diacritics, has_diacritics
 
 if TYPE_CHECKING:
     from knowledge.base import KnowledgeBase, SearchFilters
@@ -566,7 +559,7 @@ class Answerer:
                 continue
             if asked and doc.meta.number not in asked and not asked & set(find_numbers(doc.text)):
                 continue
-            from knowledge.followup import describe_document
+            from knowledge.answering.followup import describe_document
 
             answer = describe_document(doc, "signer")
             return Answer(answer.text, False, answer.citations, kind="person", confidence=0.9)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from knowledge.metadata import type_of_number
-from knowledge.places import find_places
-from knowledge.reply import vn_date
+from knowledge.answering.reply import vn_date
+from knowledge.lexicon.doc_numbers import type_of_number
+from knowledge.lexicon.places import find_places
 from knowledge.schema import Answer, Citation, Document
 from knowledge.text.vietnamese import fold_diacritics
 

@@ -9,7 +9,7 @@ Layout::
         documents.jsonl       one document per line (id, text, meta, text hash)
         chunks.jsonl          one chunk per line (+ its BM25 terms)
         embeddings.npy        float32 (chunks × dimension), row i = chunk i
-        facts.jsonl           structured facts per document (knowledge.facts)
+        facts.jsonl           structured facts per document (knowledge.ingest.facts)
 
 A version is written completely in a temporary folder, fsynced, renamed into ``versions/``,
 and only then named in ``CURRENT`` via ``os.replace``: a crash at any point leaves the previous
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge.facts import DocumentFacts, extract_all
+from knowledge.ingest.facts import DocumentFacts, extract_all
 from knowledge.schema import Chunk, Document, DocumentMeta
 
 logger = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ class IndexData:
     terms: list[list[str]]
     embeddings: np.ndarray
     version: str
-    #: structured facts of each document (:mod:`knowledge.facts`), extracted at ingest
+    #: structured facts of each document (:mod:`knowledge.ingest.facts`), extracted at ingest
     facts: dict[str, DocumentFacts] = field(default_factory=dict)
 
 

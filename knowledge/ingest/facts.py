@@ -12,7 +12,7 @@ indexed and keeps typed records (stored in the index version, ``facts.jsonl``):
 - :class:`PlanMention` — a plan (Kế hoạch) named in the text, with its year and số hiệu.
 
 Everything here is pattern extraction over sentences — no model — so it is cheap enough to run
-on every document at every ingest. :mod:`knowledge.aggregate` answers from these records.
+on every document at every ingest. :mod:`knowledge.answering.aggregate` answers from these records.
 """
 
 from __future__ import annotations
@@ -22,42 +22,13 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from knowledge.metadata import NUMBER_RE, find_numbers
+from knowledge.lexicon.agencies import ORG_NOUNS
+from knowledge.lexicon.dates import YEAR, YEAR_RE, Period, find_period
+from knowledge.lexicon.doc_numbers import NUMBER_RE, find_numbers
 from knowledge.schema import Document
 
-ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
-_Q = r"(?:IV|III|II|I|[1-4])"
-_YEAR = r"(?:19|20)\d{2}"
-
-# "quý II và III/2018", "quý I, quý II năm 2019", "quý 4/2020", "các quý III-IV"
-_QUARTERS = re.compile(
-    rf"\bquý\s+({_Q}(?:\s*(?:,|và|-|–|đến)\s*(?:quý\s+)?{_Q})*)(?:\s*(?:/|năm)\s*({_YEAR}))?",
-    re.IGNORECASE)
-_HALF = re.compile(rf"\b(6|sáu) tháng (đầu|cuối) năm(?:\s+({_YEAR}))?", re.IGNORECASE)
-# "trước ngày 30/6/2018", "trước 15/12", "chậm nhất ngày 31/3/2019", "từ ngày 05-14/10/2020"
-_DAY_MONTH = re.compile(
-    rf"(?:trước|chậm nhất|hạn chót|hoàn thành|xong|từ|trong|đến)\s+(?:ngày\s+)?"
-    rf"(?:\d{{1,2}}\s*[-–]\s*)?(\d{{1,2}})\s*/\s*(\d{{1,2}})(?:\s*/\s*({_YEAR}))?",
-    re.IGNORECASE)
-_MONTH = re.compile(rf"\btháng\s+(\d{{1,2}})(?:\s*(?:/|năm)\s*({_YEAR}))?", re.IGNORECASE)
-_ANY_YEAR = re.compile(rf"(?<![\d/])({_YEAR})(?!\d)")
-
-_DUE = re.compile(r"\b(hoàn thành|trước ngày|chậm nhất|thời hạn|hạn chót|xong trước|"
-                  r"xong trong)\b", re.IGNORECASE)
 _INSPECT = re.compile(r"\b(kiểm tra|thanh tra)\b", re.IGNORECASE)
-_DEADLINE_CUE = re.compile(
-    r"\b(trước ngày|trước|chậm nhất|hoàn thành|xong|thời hạn|thời gian thực hiện|thời gian "
-    r"kiểm tra|dự kiến|trong quý|trong tháng|hạn chót|từ ngày)\b", re.IGNORECASE)
 
-#: Nouns that open the name of a unit or an agency.
-ORG_NOUNS = (
-    "Sở", "Ban", "UBND", "Ủy ban", "Uỷ ban", "HĐND", "Văn phòng", "Bộ", "Thanh tra", "Công an",
-    "Trung tâm", "Phòng", "Chi cục", "Cục", "Tổng cục", "Đài", "Báo", "Hội", "Kho bạc",
-    "Bảo hiểm", "Ngân hàng", "Cục Thuế", "Chi nhánh", "Viện", "Trường", "Bệnh viện",
-    "Bộ Chỉ huy", "Đoàn", "Liên đoàn", "Mặt trận", "Tỉnh đoàn", "Huyện ủy", "Tỉnh ủy",
-    "Thành ủy", "Đảng ủy", "thị xã", "thành phố", "huyện", "quận", "xã", "phường", "thị trấn",
-    "tỉnh",
-)
 # case matters: "Xã hội" in "Lao động – Thương binh và Xã hội" is not a commune
 _ORG_START = re.compile(r"^(?:[Cc]ác\s+)?(?:" + "|".join(re.escape(n) for n in sorted(
     ORG_NOUNS, key=len, reverse=True)) + r")\b")
@@ -92,32 +63,13 @@ _LEADS = re.compile(r"^(.{3,120}?)\s+(chủ trì|là cơ quan chủ trì|là cơ
 _LABELLED = re.compile(r"^[-–•+*]?\s*(?:\d+[.)]\s*|[a-zđ][.)]\s*)?([^:]{3,90}):\s*(.+)$")
 _PLAN = re.compile(
     r"\b(Kế hoạch|kế hoạch)(\s+số\s+\S+)?((?:\s+(?!số\b)[^\s.;:]+){1,25}?\s+"
-    rf"(?:năm|giai đoạn)\s+({_YEAR})(?:\s*[-–]\s*({_YEAR}))?)", re.UNICODE)
+    rf"(?:năm|giai đoạn)\s+({YEAR})(?:\s*[-–]\s*({YEAR}))?)", re.UNICODE)
 _HEADING_ITEM = re.compile(r"^(?:\(?\d{1,2}[.)]|[IVX]{1,4}\.|[a-zđ]\))\s+")
 _ITEM = re.compile(r"^(?:[-–•+*]|[a-zđ][.)]|\d{1,2}\.\d{1,2}\.?)\s+")
 _TASK_START = re.compile(r"(?:Chủ trì|Phối hợp|Tham mưu|Hướng dẫn|Thực hiện|Tổ chức|Xây dựng|"
                          r"Rà soát|Triển khai|Theo dõi|Đôn đốc|Kiểm tra|Báo cáo|Hoàn thành|"
                          r"Bảo đảm|Đảm bảo|Cập nhật|Nâng cấp|Tiếp tục|Công khai|Bố trí)\b")
 _SENTENCE_END = re.compile(r"(?<=[.;!?])\s+(?=[A-ZĐÀ-Ỹ0-9\"“(-])|\n+")
-
-
-@dataclass(frozen=True)
-class Period:
-    """When something happens or is due: the year and quarters (1–4) it falls in, and the
-    words the document uses (``"quý II và III/2018"``)."""
-
-    text: str
-    year: int | None = None
-    quarters: tuple[int, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "year": self.year, "quarters": list(self.quarters)}
-
-    @classmethod
-    def from_dict(cls, data: dict | None) -> Period | None:
-        if not data:
-            return None
-        return cls(data["text"], data.get("year"), tuple(data.get("quarters") or ()))
 
 
 @dataclass(frozen=True)
@@ -214,66 +166,11 @@ class _Context:
     seen: set[str] = field(default_factory=set)
 
 
-# -- periods --------------------------------------------------------------------------------
-def _quarter_number(token: str) -> int:
-    token = token.strip().lower()
-    return ROMAN.get(token) or int(token)
-
-
-def find_period(text: str, default_year: int | None = None) -> Period | None:
-    """The period or deadline a sentence names, if any.
-
-    >>> find_period("Thời gian kiểm tra dự kiến trong quý II và III/2018.")
-    Period(text='quý II và III/2018', year=2018, quarters=(2, 3))
-    >>> find_period("hoàn thành trước ngày 30/6/2019").quarters
-    (2,)
-
-    A deadline cue wins over other dates: in "sửa Nghị định 69/2024/NĐ-CP ngày 25 tháng 6 năm
-    2024 …, hoàn thành trong tháng 11 năm 2025" the period is November 2025.
-    """
-    cues = list(_DUE.finditer(text))
-    if cues:
-        after = _period(text[cues[-1].start():], default_year)
-        if after:
-            return after
-    return _period(text, default_year)
-
-
-def _period(text: str, default_year: int | None) -> Period | None:
-    m = _QUARTERS.search(text)
-    if m:
-        quarters = sorted({_quarter_number(q) for q in re.findall(_Q, m.group(1))})
-        year = int(m.group(2)) if m.group(2) else _year_near(text, m.end()) or default_year
-        return Period(m.group(0).strip(), year, tuple(quarters))
-    m = _HALF.search(text)
-    if m:
-        year = int(m.group(3)) if m.group(3) else default_year
-        quarters = (1, 2) if m.group(2).lower() == "đầu" else (3, 4)
-        return Period(m.group(0).strip(), year, quarters)
-    m = _DAY_MONTH.search(text)
-    if m:
-        month = int(m.group(2))
-        if 1 <= month <= 12 and 1 <= int(m.group(1)) <= 31:
-            year = int(m.group(3)) if m.group(3) else default_year
-            return Period(m.group(0).strip(), year, ((month - 1) // 3 + 1,))
-    if _DEADLINE_CUE.search(text):
-        m = _MONTH.search(text)
-        if m and 1 <= int(m.group(1)) <= 12:
-            year = int(m.group(2)) if m.group(2) else default_year
-            return Period(m.group(0).strip(), year, ((int(m.group(1)) - 1) // 3 + 1,))
-    return None
-
-
-def _year_near(text: str, position: int) -> int | None:
-    m = re.match(rf"\s*(?:năm\s+)?({_YEAR})", text[position:])
-    return int(m.group(1)) if m else None
-
-
 def _sentence_year(sentence: str, default: int | None) -> int | None:
-    m = re.search(rf"\bnăm\s+({_YEAR})\b", sentence, re.IGNORECASE)
+    m = re.search(rf"\bnăm\s+({YEAR})\b", sentence, re.IGNORECASE)
     if m:
         return int(m.group(1))
-    m = _ANY_YEAR.search(sentence)
+    m = YEAR_RE.search(sentence)
     return int(m.group(1)) if m else default
 
 
