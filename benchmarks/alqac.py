@@ -11,7 +11,7 @@ its best chunk. Metrics: R@1, R@5, MRR@10 of the (single) relevant article.
 
 The three baselines come from ``KnowledgeBase.search`` itself (``SearchMode.SPARSE`` /
 ``DENSE`` / ``HYBRID`` with the default config). The fusion grid re-scores the same BM25 and
-dense candidates offline with :mod:`knowledge.retrieval.fusion_variants` (checked to
+dense candidates offline with :mod:`knowledge.retrieval.fusion` (checked to
 reproduce the live hybrid exactly), tuned on the *train* questions of both sets.
 """
 
@@ -45,7 +45,7 @@ from knowledge.ingest.chunking import ChunkingConfig
 from knowledge.ingest.indexer import Indexer
 from knowledge.lexicon.words import STOPWORDS
 from knowledge.retrieval.base import SearchMode
-from knowledge.retrieval.fusion_variants import FusionMode, fuse
+from knowledge.retrieval.fusion import FusionMode, fuse
 from knowledge.retrieval.sparse import BM25Index, top_k
 from knowledge.text.segment import FOLDED_PREFIX, TermAnalyzer, expand_abbreviations
 

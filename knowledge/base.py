@@ -18,7 +18,7 @@ from knowledge.lexicon.places import same_place
 from knowledge.retrieval.ann import build_dense_index
 from knowledge.retrieval.base import SearchMode
 from knowledge.retrieval.dense import Embedder
-from knowledge.retrieval.fusion_variants import fuse
+from knowledge.retrieval.fusion import fuse
 from knowledge.retrieval.sparse import BM25Index
 from knowledge.schema import Answer, Document, Hit
 from knowledge.text.segment import TermAnalyzer, expand_abbreviations

@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from knowledge.ingest.chunking import ChunkingConfig
-from knowledge.retrieval.fusion_variants import FusionMode
+from knowledge.retrieval.fusion import FusionMode
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_DIR = PROJECT_ROOT / "var" / "models" / "multilingual-e5-small"

@@ -2,12 +2,12 @@
 
 import pytest
 
-from knowledge.retrieval.fusion import reciprocal_rank_fusion
-from knowledge.retrieval.fusion_variants import (
+from knowledge.retrieval.fusion import (
     FusionMode,
     convex_combination,
     fuse,
     normalize_scores,
+    reciprocal_rank_fusion,
 )
 
 SPARSE = [(1, 12.0), (2, 11.5), (3, 2.0)]  # BM25: 1 and 2 close, 3 far behind
