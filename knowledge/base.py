@@ -12,19 +12,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from knowledge.answering.aggregate import AggregateAnswerer
+from knowledge.answering.pipeline import AnswerPipeline
+from knowledge.answering.question import QuestionAnalysis, analyze
 from knowledge.config import KnowledgeConfig
-from knowledge.index.store import IndexData, current_version, read_index
+from knowledge.index.loaded import LoadedIndex
+from knowledge.index.store import current_version, read_index
 from knowledge.lexicon.places import same_place
-from knowledge.retrieval.ann import build_dense_index
 from knowledge.retrieval.base import SearchMode
 from knowledge.retrieval.dense import Embedder
 from knowledge.retrieval.fusion import fuse
-from knowledge.retrieval.sparse import BM25Index
 from knowledge.schema import Answer, Document, Hit
 from knowledge.text.segment import TermAnalyzer, expand_abbreviations
 from knowledge.text.vietnamese import fold_diacritics
 
 logger = logging.getLogger(__name__)
+
+#: passages an answer is looked for in
+ANSWER_PASSAGES = 8
 
 
 @dataclass(frozen=True)
@@ -40,17 +45,6 @@ class SearchFilters:
         return not any((self.year, self.place, self.doc_type, self.issuer))
 
 
-class _Loaded:
-    """One loaded index version with its retrievers."""
-
-    def __init__(self, data: IndexData, exact_threshold: int) -> None:
-        self.data = data
-        self.bm25 = BM25Index().fit(data.terms)
-        self.dense = build_dense_index(data.embeddings, exact_threshold=exact_threshold)
-        self.doc_rows = np.array([c.doc_id for c in data.chunks], dtype=object)
-        self.aggregate = None  # knowledge.answering.aggregate.AggregateAnswerer, built on first ask
-
-
 class KnowledgeBase:
     """Search and question answering over an index folder."""
 
@@ -59,35 +53,39 @@ class KnowledgeBase:
         self.config = config
         self.embedder = embedder or Embedder(config.model)
         self.analyzer = analyzer or TermAnalyzer()
-        self._loaded: _Loaded | None = None
+        self._loaded: LoadedIndex | None = None
         self._lock = threading.Lock()
 
     # -- index lifecycle ------------------------------------------------------------------
-    def _index(self) -> _Loaded:
+    def _index(self) -> LoadedIndex:
         live = current_version(self.config.index_dir)
-        if self._loaded is None or (live is not None and live != self._loaded.data.version):
+        if self._loaded is None or (live is not None and live != self._loaded.version):
             with self._lock:
-                if self._loaded is None or live != self._loaded.data.version:
+                if self._loaded is None or live != self._loaded.version:
                     data = read_index(self.config.index_dir, expected_model=self.config.model)
                     if self._loaded is not None:
                         logger.info("index changed: loading version %s", data.version)
-                    self._loaded = _Loaded(data, self.config.exact_threshold)
+                    self._loaded = LoadedIndex(data, self.config.exact_threshold)
         return self._loaded
 
+    def warm_up(self) -> None:
+        """Load the index, the embedding model and the segmenter now, so that the first
+        question is as fast as the next ones."""
+        self.ask("Kế hoạch kiểm tra công tác cải cách hành chính năm nay gồm những đơn vị nào?")
+
     def documents(self) -> list[Document]:
-        return [s.document for s in self._index().data.documents.values()]
+        return list(self._index().documents())
 
     def document(self, doc_id: str) -> Document | None:
-        stored = self._index().data.documents.get(doc_id)
-        return stored.document if stored else None
+        return self._index().document(doc_id)
 
     # -- search ---------------------------------------------------------------------------
-    def _allowed(self, loaded: _Loaded, filters: SearchFilters | None) -> np.ndarray | None:
+    def _allowed(self, loaded: LoadedIndex, filters: SearchFilters | None) -> np.ndarray | None:
         if filters is None or filters.is_empty():
             return None
         ok_docs = set()
-        for doc_id, stored in loaded.data.documents.items():
-            meta = stored.document.meta
+        for doc in loaded.documents():
+            meta = doc.meta
             if filters.year and meta.year != filters.year and not meta.date.startswith(
                 str(filters.year)
             ):
@@ -102,18 +100,24 @@ class KnowledgeBase:
                 meta.issuer
             ).lower():
                 continue
-            ok_docs.add(doc_id)
+            ok_docs.add(doc.id)
         return np.array([d in ok_docs for d in loaded.doc_rows], dtype=bool)
 
+    def query_vector(self, query: str) -> np.ndarray:
+        """The question's embedding (the only thing embedded at question time)."""
+        return self.embedder.embed_queries([expand_abbreviations(query)])[0]
+
     def search(self, query: str, k: int = 10, filters: SearchFilters | None = None,
-               mode: SearchMode = SearchMode.HYBRID) -> list[Hit]:
-        """The ``k`` best chunks for ``query``.
+               mode: SearchMode = SearchMode.HYBRID,
+               query_vector: np.ndarray | None = None) -> list[Hit]:
+        """The ``k`` best chunks for ``query`` (``query_vector``: its embedding, when the
+        caller has it already).
 
         >>> kb.search("kiểm tra CCHC năm 2018 tại những sở nào", k=1)[0].chunk.doc_id
         '000_bd7401f5dd8b7167.txt'
         """
         loaded = self._index()
-        if len(loaded.data.chunks) == 0 or not query.strip():
+        if len(loaded.chunks) == 0 or not query.strip():
             return []
         allowed = self._allowed(loaded, filters)
         n = max(k, self.config.candidates)
@@ -123,29 +127,31 @@ class KnowledgeBase:
             rankings.append(loaded.bm25.search_terms(terms, n, allowed))
             weights.append(self.config.sparse_weight)
         if mode in (SearchMode.HYBRID, SearchMode.DENSE):
-            vector = self.embedder.embed_queries([expand_abbreviations(query)])[0]
+            vector = self.query_vector(query) if query_vector is None else query_vector
             rankings.append(loaded.dense.search_vector(vector, n, allowed))
             weights.append(self.config.dense_weight)
         if len(rankings) == 1:
             ranked = rankings[0]
         else:
             ranked = fuse(rankings, self.config.fusion, weights, rrf_k=self.config.rrf_k)
-        return [Hit(loaded.data.chunks[row], score) for row, score in ranked[:k]]
+        return [Hit(loaded.chunks[row], score) for row, score in ranked[:k]]
 
     # -- answers --------------------------------------------------------------------------
+    def analyze(self, question: str) -> QuestionAnalysis:
+        return analyze(question, self.config.current_date())
+
     def ask(self, question: str, filters: SearchFilters | None = None) -> Answer:
         """Answer ``question`` from the documents, or decline with the closest leads."""
-        from knowledge.answering.aggregate import AggregateAnswerer
-        from knowledge.answering.answer import Answerer  # answer extraction only when asked
-
         loaded = self._index()
+        analysis = self.analyze(question)
         if loaded.aggregate is None:
-            loaded.aggregate = AggregateAnswerer(
-                {doc_id: s.document for doc_id, s in loaded.data.documents.items()},
-                loaded.data.facts, self.config.today)
+            loaded.aggregate = AggregateAnswerer(loaded, loaded.data.facts)
         # questions over several documents (plans of a year, inspections compared, what is due
         # in a quarter) are answered from the structured facts; the rest from passages
-        answer = loaded.aggregate.answer(question, place=filters.place if filters else None)
+        answer = loaded.aggregate.answer(analysis, place=filters.place if filters else None)
         if answer is not None:
             return answer
-        return Answerer(self).answer(question, filters)
+        vector = self.query_vector(analysis.text)
+        hits = self.search(analysis.text, k=ANSWER_PASSAGES, filters=filters,
+                           query_vector=vector)
+        return AnswerPipeline(loaded).run(analysis, hits, vector)

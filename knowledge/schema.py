@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
+from enum import Enum
 from typing import Any
 
 
@@ -54,6 +55,27 @@ class DocumentMeta:
 
 
 @dataclass(frozen=True)
+class DocumentFeatures:
+    """What the answer layer checks about a whole document, computed once at ingest: the years
+    it speaks of (ranges expanded), the số hiệu it mentions, the indices it names, and whether
+    it is about administrative reform at all."""
+
+    years: tuple[int, ...] = ()
+    numbers: tuple[str, ...] = ()
+    indices: tuple[str, ...] = ()
+    cchc: bool = False
+
+    def to_dict(self) -> dict:
+        return {"years": list(self.years), "numbers": list(self.numbers),
+                "indices": list(self.indices), "cchc": self.cchc}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DocumentFeatures:
+        return cls(tuple(data.get("years") or ()), tuple(data.get("numbers") or ()),
+                   tuple(data.get("indices") or ()), bool(data.get("cchc")))
+
+
+@dataclass(frozen=True)
 class Document:
     """One source document: its stable id (path relative to the ingested folder), text, meta."""
 
@@ -92,9 +114,43 @@ class Hit:
     score: float
 
 
+class AnswerKind(str, Enum):
+    """What a question asks for, and so what kind of answer it gets."""
+
+    LIST = "list"
+    COUNT = "count"
+    NUMBER = "number"
+    DATE = "date"
+    DOC_NUMBER = "doc_number"
+    PERSON = "person"
+    AGENCY = "agency"
+    YES_NO = "yes_no"
+    DEFINITION = "definition"
+    PURPOSE = "purpose"
+    LOCATION = "location"
+    PASSAGE = "passage"
+    #: an answer drawn from the structured facts of several documents
+    AGGREGATE = "aggregate"
+    #: who signed / who issued a document (a follow-up about the last one cited)
+    SIGNER = "signer"
+    ISSUER = "issuer"
+
+    @classmethod
+    def from_str(cls, value: str) -> AnswerKind:
+        try:
+            return cls(value)
+        except ValueError:
+            choices = ", ".join(m.value for m in cls)
+            raise ValueError(f"unknown answer kind {value!r}; choose one of: {choices}") from None
+
+
 @dataclass(frozen=True)
 class Citation:
-    """Where an answer came from, shown to the user as "Nguồn: …"."""
+    """Where an answer came from, shown to the user as "Nguồn: …".
+
+    ``evidence_span`` is ``[start, end)`` of the evidence in the cited document's text (the
+    sentence or list the answer was read from), or ``None`` when the answer comes from the
+    document's metadata or from several places."""
 
     doc_id: str
     title: str
@@ -104,11 +160,13 @@ class Citation:
     doc_type: str = ""
     issuer: str = ""
     source: str = ""
+    evidence_span: tuple[int, int] | None = None
 
     QUOTE_LIMIT = 300
 
     @classmethod
-    def from_document(cls, doc: Document | None, quote: str) -> Citation:
+    def from_document(cls, doc: Document | None, quote: str,
+                      span: tuple[int, int] | None = None) -> Citation:
         """The citation of ``doc`` with ``quote`` (white space collapsed, cut at a word near
         ``QUOTE_LIMIT`` characters); an empty citation when the document is unknown."""
         quote = " ".join(quote.split())
@@ -119,10 +177,20 @@ class Citation:
             return cls("", "", "", "", quote)
         meta = doc.meta
         return cls(doc_id=doc.id, title=meta.title, number=meta.number, date=meta.date,
-                   quote=quote, doc_type=meta.doc_type, issuer=meta.issuer, source=meta.source)
+                   quote=quote, doc_type=meta.doc_type, issuer=meta.issuer, source=meta.source,
+                   evidence_span=span)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["evidence_span"] = list(self.evidence_span) if self.evidence_span else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Citation:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        span = known.get("evidence_span")
+        known["evidence_span"] = tuple(span) if span else None
+        return cls(**known)
 
 
 @dataclass(frozen=True)
@@ -132,14 +200,18 @@ class Answer:
     text: str
     declined: bool
     citations: tuple[Citation, ...] = ()
-    kind: str = "passage"  # what was asked: list, number, date, person, …
+    kind: AnswerKind = AnswerKind.PASSAGE
     confidence: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, AnswerKind):
+            object.__setattr__(self, "kind", AnswerKind.from_str(str(self.kind)))
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "answer": self.text,
             "declined": self.declined,
-            "kind": self.kind,
+            "kind": self.kind.value,
             "confidence": round(self.confidence, 4),
             "citations": [c.to_dict() for c in self.citations],
         }

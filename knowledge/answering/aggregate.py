@@ -1,6 +1,7 @@
 """Answers that need several documents, computed from the structured facts of the index.
 
-Three kinds of question are recognised (everything else goes to :mod:`knowledge.answering.answer`):
+Three kinds of question are recognised (everything else goes to
+:mod:`knowledge.answering.pipeline`):
 
 - plans of a year — "Năm 2018 có những kế hoạch CCHC nào?" → every plan the documents name
   for that year, each with the document that names it;
@@ -19,35 +20,33 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 from enum import Enum
 
+from knowledge.answering.corpus import Corpus
+from knowledge.answering.question import QuestionAnalysis
 from knowledge.answering.reply import describe_source
 from knowledge.ingest.facts import DocumentFacts, Inspection
+from knowledge.ingest.features import is_cchc_topic
 from knowledge.lexicon.dates import Period
-from knowledge.lexicon.doc_numbers import NUMBER_RE
-from knowledge.lexicon.places import find_places, same_place
-from knowledge.schema import Answer, Citation, Document
+from knowledge.lexicon.numerals import int_to_roman
+from knowledge.lexicon.places import same_place
+from knowledge.schema import Answer, AnswerKind, Citation, Document
 from knowledge.text.vietnamese import fold_diacritics
 
-ROMAN = ("", "I", "II", "III", "IV")
 MAX_ITEMS = 10
 
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
-_RELATIVE_YEAR = {"nam nay": 0, "nam ngoai": -1, "nam truoc": -1, "nam roi": -1, "nam toi": 1,
-                  "nam sau": 1}
 _PLANS = re.compile(r"\b(nhung|cac|bao nhieu|may|liet ke)\s+(ke hoach|van ban|quyet dinh|"
                     r"chi thi)\b")
 _COMPARE = re.compile(r"\b(so voi|so sanh|nhieu hon|it hon|tang|giam|khac|chenh lech)\b")
 _INSPECTED = re.compile(r"\b(kiem tra|thanh tra)\b")
 _COUNT = re.compile(r"\b(bao nhieu|may|so luong)\b")
-_QUARTER = re.compile(r"\bquy\s+(iv|iii|ii|i|[1-4])\b")
-_RELATIVE_QUARTER = {"quy nay": 0, "quy toi": 1, "quy sau": 1, "quy truoc": -1}
 _DUE = re.compile(r"\b(viec|nhiem vu|phai|hoan thanh|xong|han|can lam|thoi han|nao|gi|"
                   r"lam gi)\b")
+_TASKS = re.compile(r"\b(viec|nhiem vu)\b")
+_ASKING = re.compile(r"\b(nao|gi|bao nhieu|may|liet ke)\b")
 _WHICH_UNITS = re.compile(r"\b(don vi nao|nhung dau|o dau|tai dau|noi nao|bao nhieu don vi|"
                           r"may don vi|so nao|huyen nao|co quan nao|dia phuong nao|nganh nao)\b")
-_CCHC_TOPIC = re.compile(r"\b(cchc|cai cach hanh chinh|tthc|thu tuc hanh chinh)\b")
+_PLAN_TYPES = {"ke hoach": "Kế hoạch", "quyet dinh": "Quyết định", "chi thi": "Chỉ thị"}
 
 
 class AggregateKind(str, Enum):
@@ -69,75 +68,59 @@ class AggregateQuestion:
     verb: str = ""  # "kiểm tra" or "thanh tra"
 
 
-def detect(question: str, today: date | None = None) -> AggregateQuestion | None:
+def detect(analysis: QuestionAnalysis) -> AggregateQuestion | None:
     """Is this a question over several documents? Questions naming a số hiệu never are.
 
-    >>> detect("Năm 2018 có những kế hoạch CCHC nào?").kind
+    >>> from knowledge.answering.question import analyze
+    >>> detect(analyze("Năm 2018 có những kế hoạch CCHC nào?")).kind
     <AggregateKind.PLANS: 'plans'>
-    >>> detect("So với năm 2016, năm 2018 kiểm tra bao nhiêu đơn vị?").years
+    >>> detect(analyze("So với năm 2016, năm 2018 kiểm tra bao nhiêu đơn vị?")).years
     (2016, 2018)
-    >>> detect("Những việc nào phải xong trong quý II?").quarter
+    >>> detect(analyze("Những việc nào phải xong trong quý II?")).quarter
     2
-    >>> detect("Kế hoạch kiểm tra năm 2018 gồm những đơn vị nào?") is None
+    >>> detect(analyze("Kế hoạch kiểm tra năm 2018 gồm những đơn vị nào?")) is None
     True
     """
-    today = today or date.today()
-    if NUMBER_RE.search(question):
+    if analysis.numbers:
         return None
-    folded = fold_diacritics(question).lower()
-    years = tuple(dict.fromkeys(int(y) for y in _YEAR.findall(question)))
+    folded = analysis.folded
+    years = analysis.years
     relative = False
-    if not years:
-        for phrase, delta in _RELATIVE_YEAR.items():
-            if phrase in folded:
-                years, relative = (today.year + delta,), True
-                break
-    cchc = bool(_CCHC_TOPIC.search(folded))
-    quarter = None
-    m = _QUARTER.search(folded)
-    if m:
-        token = m.group(1)
-        quarter = ROMAN.index(token.upper()) if not token.isdigit() else int(token)
-    else:
-        for phrase, delta in _RELATIVE_QUARTER.items():
-            if phrase in folded:
-                index = (today.month - 1) // 3 + delta  # 0-based, may leave the year
-                quarter = index % 4 + 1
-                years, relative = (today.year + index // 4,), True
-                break
-    if quarter and (re.search(r"\b(viec|nhiem vu)\b", folded)
+    if not years and analysis.year is not None:
+        years, relative = (analysis.year,), analysis.year_is_relative
+    cchc = analysis.cchc
+    quarter = analysis.quarter
+    if analysis.quarter_year is not None:  # "quý này", "quý tới"
+        years, relative = (analysis.quarter_year,), True
+    if quarter and (_TASKS.search(folded)
                     or (_DUE.search(folded) and not _INSPECTED.search(folded))):
         return AggregateQuestion(AggregateKind.DUE, years, relative, quarter, cchc_only=cchc)
     if len(years) >= 2 and _INSPECTED.search(folded) and (
             _COMPARE.search(folded) or _COUNT.search(folded)):
         return AggregateQuestion(AggregateKind.INSPECTIONS, years, relative, cchc_only=cchc)
     if len(years) == 1 and _INSPECTED.search(folded) and _WHICH_UNITS.search(folded):
-        places = tuple(dict.fromkeys(p.province for p in find_places(question)))
-        if places:
+        if analysis.places:
             verb = "thanh tra" if "thanh tra" in folded else "kiểm tra"
             return AggregateQuestion(AggregateKind.INSPECTED_ELSEWHERE, years, relative,
-                                     cchc_only=cchc, places=places, verb=verb)
+                                     cchc_only=cchc, places=analysis.places, verb=verb)
     m = _PLANS.search(folded)
-    if m and years and re.search(r"\b(nao|gi|bao nhieu|may|liet ke)\b", folded):
-        doc_type = {"ke hoach": "Kế hoạch", "quyet dinh": "Quyết định",
-                    "chi thi": "Chỉ thị"}.get(m.group(2), "")
+    if m and years and _ASKING.search(folded):
         # "… những kế hoạch nào" — not "kế hoạch … gồm những đơn vị nào"
-        return AggregateQuestion(AggregateKind.PLANS, years, relative, doc_type=doc_type,
-                                 cchc_only=cchc)
+        return AggregateQuestion(AggregateKind.PLANS, years, relative,
+                                 doc_type=_PLAN_TYPES.get(m.group(2), ""), cchc_only=cchc)
     return None
 
 
 class AggregateAnswerer:
     """Answers :func:`detect`-ed questions from the documents and their facts."""
 
-    def __init__(self, documents: dict[str, Document], facts: dict[str, DocumentFacts],
-                 today: date | None = None) -> None:
-        self.documents = documents
+    def __init__(self, corpus: Corpus, facts: dict[str, DocumentFacts]) -> None:
+        self.corpus = corpus
+        self.documents: dict[str, Document] = {d.id: d for d in corpus.documents()}
         self.facts = facts
-        self.today = today or date.today()
 
-    def answer(self, question: str, place: str | None = None) -> Answer | None:
-        asked = detect(question, self.today)
+    def answer(self, analysis: QuestionAnalysis, place: str | None = None) -> Answer | None:
+        asked = detect(analysis)
         if asked is None:
             return None
         handler = {AggregateKind.PLANS: self._plans, AggregateKind.INSPECTIONS:
@@ -152,10 +135,7 @@ class AggregateAnswerer:
             return False
         if place and not any(same_place(place, p) for p in doc.meta.places):
             return False
-        if asked.cchc_only:
-            folded = fold_diacritics(doc.meta.title + " " + doc.text[:20000]).lower()
-            return bool(_CCHC_TOPIC.search(folded))
-        return True
+        return not asked.cchc_only or self.corpus.features(doc_id).cchc
 
     def _where(self, doc_id: str) -> str:
         """``"Quyết định số 1331/QĐ-UBND ngày 13/4/2018 của UBND tỉnh Quảng Bình"``, with the
@@ -167,19 +147,25 @@ class AggregateAnswerer:
             where += f" — {places[0]}"
         return where
 
-    def _answer(self, lines: list[str], quotes: Iterable[tuple[str, str]]) -> Answer:
+    def _answer(self, lines: list[str], quotes: Iterable[tuple[str, str]],
+                declined: bool = False) -> Answer:
+        """An answer from several documents; ``declined`` when what was asked is not there
+        and ``lines`` only offer related facts."""
         citations: dict[str, Citation] = {}
         for doc_id, quote in quotes:
-            citations.setdefault(doc_id, Citation.from_document(self.documents[doc_id], quote))
-        return Answer("\n".join(lines), False, tuple(citations.values()), kind="aggregate",
-                      confidence=1.0)
+            doc = self.documents[doc_id]
+            at = doc.text.find(quote) if quote else -1
+            span = (at, at + len(quote)) if at >= 0 else None
+            citations.setdefault(doc_id, Citation.from_document(doc, quote, span))
+        return Answer("\n".join(lines), declined, tuple(citations.values()),
+                      kind=AnswerKind.AGGREGATE, confidence=0.0 if declined else 1.0)
 
     def _nothing_for(self, what: str, year: int, held: Iterable[int]) -> Answer:
         held = sorted(set(held))
         text = f"Các văn bản hiện có không có {what} cho năm {year}."
         if held:
             text += f" Năm gần nhất có thông tin là năm {held[-1]}."
-        return Answer(text, True, (), kind="aggregate", confidence=0.0)
+        return Answer(text, True, (), kind=AnswerKind.AGGREGATE, confidence=0.0)
 
     # -- plans of a year ----------------------------------------------------------------------
     def _plans(self, asked: AggregateQuestion, place: str | None) -> Answer | None:
@@ -240,7 +226,7 @@ class AggregateAnswerer:
         def rank(i: Inspection) -> tuple:
             folded = fold_diacritics(i.sentence).lower()
             return (not re.search(r"\bke hoach\b", folded), not i.units,
-                    not _CCHC_TOPIC.search(folded))
+                    not is_cchc_topic(folded))
 
         return min(candidates, key=rank) if candidates else None
 
@@ -305,7 +291,7 @@ class AggregateAnswerer:
             for inspection in inspections[:4]:
                 lines.append(f"• {_short(inspection.sentence, 240)}")
                 quotes.append((doc_id, inspection.sentence))
-        return self._answer(lines, quotes)
+        return self._answer(lines, quotes, declined=True)
 
     # -- due in a quarter --------------------------------------------------------------------
     def _due(self, asked: AggregateQuestion, place: str | None) -> Answer | None:
@@ -338,7 +324,7 @@ class AggregateAnswerer:
                     continue
                 items.append((period.year, doc_id, f"• {line} — hạn/thời gian: {period.text} "
                                                    f"({self._where(doc_id)})", quote))
-        label = f"quý {ROMAN[quarter]}"
+        label = f"quý {int_to_roman(quarter)}"
         if not items:
             if asked.years:
                 return self._nothing_for(f"việc có thời hạn trong {label}", asked.years[0],

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 
-from knowledge.answering.reply import vn_date
+from knowledge.lexicon.agencies import UNIT_NOUNS
+from knowledge.lexicon.dates import QUARTER_RE, YEAR_RE, quarter_number, vn_date
 from knowledge.lexicon.doc_numbers import type_of_number
+from knowledge.lexicon.numerals import int_to_roman
 from knowledge.lexicon.places import find_places
-from knowledge.schema import Answer, Citation, Document
+from knowledge.schema import Answer, AnswerKind, Citation, Document
 from knowledge.text.vietnamese import fold_diacritics
 
-_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _THAT_DOC = re.compile(r"\b(van ban|quyet dinh|ke hoach|chi thi|tai lieu|bai viet|nguon)\s+"
                        r"(do|do|nay|tren|vua roi|kia)\b|\b(no|van ban do)\b")
 _ASKS = {
@@ -20,12 +21,10 @@ _ASKS = {
     "number": re.compile(r"\bso (may|hieu|bao nhieu)\b|\bso nao\b"),
     "date": re.compile(r"\bngay nao\b|\bkhi nao\b|\bbao gio\b|\bngay bao nhieu\b"),
 }
-_QUARTER = re.compile(r"\b(?:quý|quy)\s+(IV|III|II|I|[1-4])\b", re.IGNORECASE)
-_ROMAN = ("", "I", "II", "III", "IV")
 # an agency: its noun and the words of its name, up to the rest of the question
 _UNIT = re.compile(
-    r"\b(?:Sở|Ban|Phòng|Văn phòng|Trung tâm|Chi cục|Cục|Bộ|Thanh tra|Công an|Kho bạc|Đài|"
-    r"Báo)\s+[A-ZĐÀ-Ỹ][^,?.;]*?(?=\s+(?:thì|thi|có|co|được|duoc|đã|da|chủ trì|chu tri|"
+    r"\b(?:" + "|".join(UNIT_NOUNS) + r")\s+[A-ZĐÀ-Ỹ][^,?.;]*?"
+    r"(?=\s+(?:thì|thi|có|co|được|duoc|đã|da|chủ trì|chu tri|"
     r"phải|phai|làm|lam|là|la|được giao|kiểm tra|kiem tra|năm|nam|trong|ở|tại|sao)\b|[,?.;]|$)")
 _MORE = re.compile(r"\b(ro hon|chi tiet hon|cu the hon|them chi tiet|noi them|giai thich them)\b")
 
@@ -49,11 +48,10 @@ def _quarter(text: str | None) -> str | None:
     """``"quy 2"`` / ``"quý III"`` / ``"III"`` → ``"quý II"`` / ``"quý III"``."""
     if not text:
         return None
-    m = _QUARTER.search(text) or re.fullmatch(r"\s*(IV|III|II|I|[1-4])\s*", text, re.IGNORECASE)
-    if not m:
-        return None
-    token = m.group(1).upper()
-    return "quý " + (_ROMAN[int(token)] if token.isdigit() else token)
+    m = QUARTER_RE.search(text) or re.fullmatch(r"\s*(IV|III|II|I|[1-4])\s*", text,
+                                                 re.IGNORECASE)
+    number = quarter_number(m.group(1).upper()) if m else None
+    return f"quý {int_to_roman(number)}" if number else None
 
 
 def _unit(text: str | None) -> str | None:
@@ -77,9 +75,9 @@ def rewrite_follow_up(previous: str, follow_up: str, year: str | None = None,
     >>> rewrite_follow_up("Sở Nội vụ chủ trì những việc gì?", "Còn Sở Tài chính thì sao?")
     'Sở Tài chính chủ trì những việc gì?'
     """
-    new_year = year if year and _YEAR.fullmatch(str(year)) else None
+    new_year = year if year and YEAR_RE.fullmatch(str(year)) else None
     if new_year is None:
-        m = _YEAR.search(follow_up)
+        m = YEAR_RE.search(follow_up)
         new_year = m.group(0) if m else None
     new_place = place or next((p.name for p in find_places(follow_up)), None)
     if new_place:  # keep "huyện" in "ở huyện Quảng Ninh": the district, not the province
@@ -92,7 +90,7 @@ def rewrite_follow_up(previous: str, follow_up: str, year: str | None = None,
         return follow_up
     question = previous
     if new_quarter:
-        m = _QUARTER.search(question)
+        m = QUARTER_RE.search(question)
         question = (question[: m.start()] + new_quarter + question[m.end():] if m else
                     f"{question.rstrip('?').rstrip()} trong {new_quarter}?")
     if new_unit:
@@ -100,7 +98,7 @@ def rewrite_follow_up(previous: str, follow_up: str, year: str | None = None,
         question = (question[: m.start()] + new_unit + " " + question[m.end():].lstrip()
                     if m else f"{question.rstrip('?').rstrip()} đối với {new_unit}?")
     if new_year:
-        question = _YEAR.sub(new_year, question) if _YEAR.search(question) else (
+        question = YEAR_RE.sub(new_year, question) if YEAR_RE.search(question) else (
             f"{question.rstrip('?').rstrip()} năm {new_year}?"
         )
     if new_place:
@@ -133,12 +131,18 @@ def describe_document(doc: Document, field_name: str) -> Answer:
         "date": (meta.date, f"{label} ban hành ngày {vn_date(meta.date)}." if meta.date else ""),
     }
     value, text = values[field_name]
+    answer_kind = _KINDS[field_name]
     citation = Citation(doc.id, meta.title, meta.number, meta.date, meta.title, meta.doc_type,
                         meta.issuer, meta.source)
     if not value:
         return Answer(f"Văn bản tôi vừa dẫn không ghi rõ thông tin này ({label}).",
-                      declined=True, citations=(citation,), kind=field_name)
-    return Answer(text, declined=False, citations=(citation,), kind=field_name, confidence=1.0)
+                      declined=True, citations=(citation,), kind=answer_kind)
+    return Answer(text, declined=False, citations=(citation,), kind=answer_kind, confidence=1.0)
+
+
+#: what a question about the last document asks → the kind of its answer
+_KINDS = {"signer": AnswerKind.SIGNER, "issuer": AnswerKind.ISSUER,
+          "number": AnswerKind.DOC_NUMBER, "date": AnswerKind.DATE}
 
 
 def _signer(name: str, title: str) -> str:

@@ -1,106 +1,181 @@
-"""What a question asks for, and the constraints it carries (year, place)."""
+"""What a question asks for and the constraints it carries — parsed once, into a
+:class:`QuestionAnalysis` that every later stage reads (aggregate answers, candidates,
+extractors, verification, replies).
+
+Every pattern here runs on user text, so each runs in linear time: "A … B" (A, then B later)
+is two searches, never ``A.*B``.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import date
-from enum import Enum
 
+from knowledge.lexicon.agencies import FOLDED_DUTIES
+from knowledge.lexicon.dates import asked_quarter, asked_year, asked_years
+from knowledge.lexicon.doc_numbers import DocumentRef, document_refs, find_numbers
+from knowledge.lexicon.doc_types import FOLDED_TYPE_NAMES
+from knowledge.lexicon.indices import find_indices
 from knowledge.lexicon.places import find_places
 from knowledge.lexicon.words import ABBREVIATIONS
+from knowledge.schema import AnswerKind
 from knowledge.text.vietnamese import fold_diacritics, has_diacritics
 
-
-class QuestionKind(str, Enum):
-    LIST = "list"
-    COUNT = "count"
-    NUMBER = "number"
-    DATE = "date"
-    DOC_NUMBER = "doc_number"
-    PERSON = "person"
-    AGENCY = "agency"
-    YES_NO = "yes_no"
-    DEFINITION = "definition"
-    PURPOSE = "purpose"
-    LOCATION = "location"
-    PASSAGE = "passage"
-
-    @classmethod
-    def from_str(cls, value: str) -> QuestionKind:
-        try:
-            return cls(value)
-        except ValueError:
-            choices = ", ".join(m.value for m in cls)
-            raise ValueError(f"unknown question kind {value!r}; choose one of: {choices}") from None
+#: Questions longer than this are cut before analysis (channels cap messages far below it).
+MAX_QUESTION_CHARS = 2000
 
 
-# Patterns run on the lower-cased, diacritic-free question, in this order.
-_KIND_PATTERNS: list[tuple[QuestionKind, re.Pattern[str]]] = [
-    (QuestionKind.DOC_NUMBER, re.compile(
-        r"\bso (may|hieu|bao nhieu)\b|\bso nao\b|\b(van ban|quyet dinh|ke hoach|chi thi|cong van"
-        r"|nghi quyet|thong tu|nghi dinh) (nao|so may|gi)\b|\bcan cu\b")),
-    (QuestionKind.PERSON, re.compile(
-        r"\bai\b|\bnguoi nao\b|\bong nao\b|\bba nao\b|\btruong doan\b.*\b(la ai|nao)\b")),
-    (QuestionKind.AGENCY, re.compile(
-        r"(?<!nhung )(?<!cac )\b(co quan|so|bo|ban|don vi) nao\b.*\b(chu tri|theo doi|tham muu"
-        r"|phu trach|thuong truc|dau moi|don doc|huong dan|de nghi)\b"
-        r"|\b(chu tri|theo doi|tham muu|phu trach|thuong truc|dau moi|don doc)\b.*\bnao\b"
-        r"|(?<!nhung )(?<!cac )\b(co quan|so) nao\b")),
-    (QuestionKind.NUMBER, re.compile(r"\bbao nhieu (%|phan tram)|\bty le\b.*\bbao nhieu\b")),
-    (QuestionKind.DATE, re.compile(
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+class _Rule:
+    """Alternatives that decide a question kind on the folded question: a pattern, or
+    ``(first, later)`` — ``first`` somewhere and ``later`` after it."""
+
+    def __init__(self, *alternatives: str | tuple[str, str]) -> None:
+        self.alternatives = [tuple(_rx(p) for p in a) if isinstance(a, tuple) else (_rx(a),)
+                             for a in alternatives]
+
+    def matches(self, folded: str) -> bool:
+        for patterns in self.alternatives:
+            m = patterns[0].search(folded)
+            if m and (len(patterns) == 1 or patterns[1].search(folded, m.end())):
+                return True
+        return False
+
+
+_DUTIES = "|".join(FOLDED_DUTIES)
+_DOC_TYPE_WORDS = "van ban|quyet dinh|ke hoach|chi thi|cong van|nghi quyet|thong tu|nghi dinh"
+# Rules run on the lower-cased, diacritic-free question, in this order.
+_KIND_RULES: list[tuple[AnswerKind, _Rule]] = [
+    (AnswerKind.DOC_NUMBER, _Rule(
+        r"\bso (may|hieu|bao nhieu)\b|\bso nao\b|\bcan cu\b",
+        rf"\b({_DOC_TYPE_WORDS}) (nao|so may|gi)\b")),
+    (AnswerKind.PERSON, _Rule(
+        r"\bai\b|\bnguoi nao\b|\bong nao\b|\bba nao\b", (r"\btruong doan\b", r"\b(la ai|nao)\b"))),
+    (AnswerKind.AGENCY, _Rule(
+        (r"(?<!nhung )(?<!cac )\b(co quan|so|bo|ban|don vi) nao\b", rf"\b({_DUTIES})\b"),
+        (r"\b(chu tri|theo doi|tham muu|phu trach|thuong truc|dau moi|don doc)\b", r"\bnao\b"),
+        r"(?<!nhung )(?<!cac )\b(co quan|so) nao\b")),
+    (AnswerKind.NUMBER, _Rule(r"\bbao nhieu (%|phan tram)", (r"\bty le\b", r"\bbao nhieu\b"))),
+    (AnswerKind.DATE, _Rule(
         r"\bngay nao\b|\bkhi nao\b|\bbao gio\b|\bluc nao\b|\bthang (nao|may)\b|\bnam nao\b"
         r"|\bquy nao\b|\bthoi (gian|diem) nao\b|\bthoi han\b|\bhan chot\b|\bden (khi|ngay)\b"
-        r"|\btu ngay\b|\bthoi gian\b(?!.*\bbao nhieu\b)")),
-    (QuestionKind.COUNT, re.compile(
-        r"(?<!thu )\b(bao nhieu|may) "
-        r"(?!(%|phan tram|tien|dong|trieu|ty|nam|phut|gio|ngay|diem)\b)\w"
-        r"|\bso luong\b")),
-    (QuestionKind.NUMBER, re.compile(
-        r"\bbao nhieu\b|\bmuc tieu\b|\bty le\b|\bchi tieu\b|\bphan tram\b|%|\bthu may\b"
-        r"|\bdiem\b.*\bbao nhieu\b")),
-    (QuestionKind.YES_NO, re.compile(
-        r"\b(co|con|phai|duoc|da|can|bi|nen)\b.+\bkhong\b\s*\??$|\bphai khong\b|\bhay khong\b"
-        r"|\bchua\b\s*\??$|^(co phai|phai chang)\b")),
-    (QuestionKind.PURPOSE, re.compile(
-        r"\bde lam gi\b|\bnham (muc dich )?gi\b|\bmuc dich\b.*\b(gi|nao)\b|\bde lam\b.*\bgi\b"
-        r"|\bco so de\b|\bvi sao\b|\btai sao\b|\bly do\b")),
-    (QuestionKind.LOCATION, re.compile(
+        r"|\btu ngay\b")),
+    (AnswerKind.COUNT, _Rule(
+        r"(?<!thu )\b(bao nhieu|may) (?!(%|phan tram|tien|dong|trieu|ty|nam|phut|gio|ngay|diem)"
+        r"\b)\w|\bso luong\b")),
+    (AnswerKind.NUMBER, _Rule(
+        r"\bbao nhieu\b|\bmuc tieu\b|\bty le\b|\bchi tieu\b|\bphan tram\b|%|\bthu may\b",
+        (r"\bdiem\b", r"\bbao nhieu\b"))),
+    (AnswerKind.YES_NO, _Rule(
+        (r"\b(co|con|phai|duoc|da|can|bi|nen)\b.", r"\bkhong\b\s*\??$"),
+        r"\bphai khong\b|\bhay khong\b|\bchua\b\s*\??$|^(co phai|phai chang)\b")),
+    (AnswerKind.PURPOSE, _Rule(
+        r"\bde lam gi\b|\bnham (muc dich )?gi\b|\bco so de\b|\bvi sao\b|\btai sao\b|\bly do\b",
+        (r"\bmuc dich\b", r"\b(gi|nao)\b"), (r"\bde lam\b", r"\bgi\b"))),
+    (AnswerKind.LOCATION, _Rule(
         r"\bo dau\b|\btai dau\b|\bdat (tru so )?(o|tai) dau\b|\bdia diem\b|\bdia chi\b")),
-    (QuestionKind.DEFINITION, re.compile(r"\bla gi\b|\bnghia la\b|\bdinh nghia\b")),
-    (QuestionKind.LIST, re.compile(
-        r"\bnhung\b.*\bnao\b|\bcac\b.*\bnao\b|\bgom (nhung )?(gi|nhung)\b|\bnhung gi\b|\bnoi dung\b"
-        r"|\bnhiem vu\b.*\bgi\b|\bnoi nao\b|\bdon vi nao\b")),
+    (AnswerKind.DEFINITION, _Rule(r"\bla gi\b|\bnghia la\b|\bdinh nghia\b")),
+    (AnswerKind.LIST, _Rule(
+        (r"\bnhung\b", r"\bnao\b"), (r"\bcac\b", r"\bnao\b"), (r"\bnhiem vu\b", r"\bgi\b"),
+        r"\bgom (nhung )?(gi|nhung)\b|\bnhung gi\b|\bnoi dung\b|\bnoi nao\b|\bdon vi nao\b")),
 ]
+# "thời gian" asks for a date unless it asks "how long" ("thời gian … bao nhiêu")
+_TIME = _rx(r"\bthoi gian\b")
+_HOW_MUCH = _rx(r"\bbao nhieu\b")
 #: "số nào" and "sở nào" fold alike: with diacritics typed, only "số" asks for a số hiệu.
 _SO_NAO = re.compile(r"\bs[ởở] nào\b", re.IGNORECASE)
 
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
-_RELATIVE_YEARS = {"nam nay": 0, "nam ngoai": -1, "nam truoc": -1, "nam roi": -1,
-                   "nam toi": 1, "nam sau": 1}
-
-
-#: Loại văn bản named before a number in a question ("nd 09/2019", "KH 1576"), folded.
-_REF_TYPES: dict[str, str] = {
-    "nghi dinh": "Nghị định", "nd": "Nghị định", "quyet dinh": "Quyết định", "qd": "Quyết định",
-    "ke hoach": "Kế hoạch", "kh": "Kế hoạch", "chi thi": "Chỉ thị", "ct": "Chỉ thị",
-    "nghi quyet": "Nghị quyết", "nq": "Nghị quyết", "thong tu": "Thông tư", "tt": "Thông tư",
-    "cong van": "Công văn", "cv": "Công văn", "bao cao": "Báo cáo", "bc": "Báo cáo",
-    "thong bao": "Thông báo", "tb": "Thông báo", "ket luan": "Kết luận", "kl": "Kết luận",
-}
-_REF = re.compile(
-    r"\b(" + "|".join(sorted(_REF_TYPES, key=len, reverse=True)) + r")\.?\s*(?:so\s*)?"
-    r"(\d{1,5})[a-z]?(?:\s*/\s*((?:19|20)\d{2}))?(?![\d])")
-_MEASURE = [
-    ("percent", re.compile(r"%|\bphan tram\b|\bty le\b")),
-    ("money", re.compile(r"\b(kinh phi|chi phi|bao nhieu tien|muc chi|ngan sach|muc ho tro"
-                         r"|so tien|ho tro)\b")),
-    ("rank", re.compile(r"\bthu may\b|\bxep thu\b|\bhang may\b")),
+_MEASURES: list[tuple[str, re.Pattern[str]]] = [
+    ("percent", _rx(r"%|\bphan tram\b|\bty le\b")),
+    ("money", _rx(r"\b(kinh phi|chi phi|bao nhieu tien|muc chi|ngan sach|muc ho tro|so tien"
+                  r"|ho tro)\b")),
+    ("rank", _rx(r"\bthu may\b|\bxep thu\b|\bhang may\b")),
 ]
-_COUNTED = re.compile(r"(?<!thu )\b(?:bao nhieu|may)\s+(\w+)(?:\s+(\w+))?")
-_PART_SPLIT = re.compile(r"\s*(?:,|;|\b(?:và|va)\b)\s*")
-_WH_FOLDED = re.compile(r"\b(nao|ai|gi|bao nhieu|may|dau|khi nao|bao gio|khong)\b")
+_COUNTED = _rx(r"(?<!thu )\b(?:bao nhieu|may)\s+(\w+)(?:\s+(\w+))?")
+_PART_SPLIT = re.compile(r",|;|\b(?:và|va)\b")
+_WH_FOLDED = _rx(r"\b(nao|ai|gi|bao nhieu|may|dau|khi nao|bao gio|khong)\b")
 _WH_MARKED = re.compile(r"\b(nào|ai|gì|bao nhiêu|mấy|đâu|bao giờ|không)\b", re.IGNORECASE)
+_WANTED_TYPE = _rx(r"\s*(nao|so may|so bao nhieu|gi)\b")
+_TYPE_NAMES = _rx(r"\b(" + "|".join(
+    sorted((k for k in FOLDED_TYPE_NAMES if " " in k), key=len, reverse=True)) + r")\b")
+_CCHC = _rx(r"\b(cchc|cai cach hanh chinh|tthc|thu tuc hanh chinh)\b")
+
+
+@dataclass(frozen=True)
+class QuestionAnalysis:
+    """What a question asks (``kind``) and what it says about the answer.
+
+    Attributes:
+        text: the question as asked (cut at ``MAX_QUESTION_CHARS``).
+        folded: lower case, without diacritics.
+        marked: typed with diacritics (then "đầu" in "bắt đầu" is not the question word "đâu").
+        kind: what it asks for.
+        year / year_is_relative: the year asked ("năm nay" resolved against today).
+        years: every year it names, in order.
+        quarter / quarter_year: the quarter asked ("quý II"; "quý này" also gives the year).
+        places: the provinces it names.
+        counted: what a "bao nhiêu …" question counts ("can bo", folded).
+        measure: the unit a figure must have: "percent", "money", "rank" or "".
+        refs / numbers: the documents it names, by (type, number) and as full số hiệu.
+        doc_type: the loại văn bản asked for ("theo quyết định nào" → Quyết định).
+        indices: the indices or programmes it names (PAR INDEX, SIPAS, PAPI, PCI…).
+        cchc: it is about administrative reform.
+        parts: its sub-questions when it asks two things at once, else empty;
+        subquestions: the analysis of each part.
+    """
+
+    text: str
+    folded: str
+    marked: bool
+    kind: AnswerKind
+    year: int | None = None
+    year_is_relative: bool = False
+    years: tuple[int, ...] = ()
+    quarter: int | None = None
+    quarter_year: int | None = None
+    places: tuple[str, ...] = ()
+    counted: str = ""
+    measure: str = ""
+    refs: tuple[DocumentRef, ...] = ()
+    numbers: tuple[str, ...] = ()
+    doc_type: str = ""
+    indices: tuple[str, ...] = ()
+    cchc: bool = False
+    parts: tuple[str, ...] = ()
+    subquestions: tuple[QuestionAnalysis, ...] = ()
+
+    def names_number(self, number: str) -> bool:
+        """Is ``number`` (a full số hiệu) one the question itself names?"""
+        from knowledge.lexicon.doc_numbers import type_of_number
+
+        return number in self.numbers or any(ref.matches(number, type_of_number(number))
+                                             for ref in self.refs)
+
+
+def classify(question: str) -> AnswerKind:
+    """What the question asks for.
+
+    >>> classify("Năm 2018 kiểm tra CCHC tại những đơn vị nào?")
+    <AnswerKind.LIST: 'list'>
+    >>> classify("Mục tiêu cắt giảm báo cáo định kỳ là bao nhiêu?")
+    <AnswerKind.NUMBER: 'number'>
+    """
+    folded = fold_diacritics(question).lower()
+    if _SO_NAO.search(question):  # "Sở nào …" asks for an agency, not a số hiệu
+        folded = re.sub(r"\bso nao\b", "co quan nao", folded)
+    for kind, rule in _KIND_RULES:
+        if rule.matches(folded) or (kind is AnswerKind.DATE and _is_time_question(folded)):
+            return kind
+    return AnswerKind.PASSAGE
+
+
+def _is_time_question(folded: str) -> bool:
+    m = _TIME.search(folded)
+    return bool(m) and not _HOW_MUCH.search(folded, m.end())
 
 
 def _asks(text: str, marked: bool) -> bool:
@@ -110,66 +185,11 @@ def _asks(text: str, marked: bool) -> bool:
     return bool(_WH_FOLDED.search(fold_diacritics(text).lower()))
 
 
-@dataclass(frozen=True)
-class DocumentRef:
-    """A document the question names by its number: "nd 09/2019" → (Nghị định, 9, 2019)."""
-
-    doc_type: str
-    number: int
-    year: int | None = None
-
-    def matches(self, number: str, doc_type: str = "") -> bool:
-        """Does a full số hiệu (``"09/2019/NĐ-CP"``) denote this document?"""
-        m = re.match(r"\s*(\d{1,5})[a-z]?(?:/((?:19|20)\d{2}))?\b", number)
-        if not m or int(m.group(1)) != self.number:
-            return False
-        if self.year is not None and m.group(2) and int(m.group(2)) != self.year:
-            return False
-        return not (self.doc_type and doc_type and doc_type != self.doc_type)
-
-
-@dataclass(frozen=True)
-class QuestionAnalysis:
-    """What a question asks (``kind``) and what it says about the answer.
-
-    ``counted`` is what a "bao nhiêu …" question counts ("cán bộ công chức", folded);
-    ``measure`` the unit a figure must have ("percent", "money", "rank" or "");
-    ``refs`` the documents it names by number; ``parts`` its sub-questions when it asks two
-    things at once ("công bố ngày nào và là năm thứ mấy?"), else empty.
-    """
-
-    text: str
-    kind: QuestionKind
-    year: int | None
-    year_is_relative: bool
-    places: tuple[str, ...]
-    counted: str = ""
-    measure: str = ""
-    refs: tuple[DocumentRef, ...] = ()
-    parts: tuple[str, ...] = ()
-
-
-def document_refs(question: str) -> tuple[DocumentRef, ...]:
-    """Documents named by (loại văn bản, number[, year]) in a question.
-
-    >>> document_refs("nd 09/2019 co dieu chinh che do bao cao thong ke khong?")
-    (DocumentRef(doc_type='Nghị định', number=9, year=2019),)
-    """
-    folded = fold_diacritics(question).lower()
-    refs = []
-    for m in _REF.finditer(folded):
-        ref = DocumentRef(_REF_TYPES[m.group(1)], int(m.group(2)),
-                          int(m.group(3)) if m.group(3) else None)
-        if ref not in refs:
-            refs.append(ref)
-    return tuple(refs)
-
-
 def question_parts(question: str) -> tuple[str, ...]:
     """Sub-questions of a question that asks two things ("… ngày nào, đặt ở đâu?"); each part
     has its own question word. Empty when the question asks one thing."""
     marked = has_diacritics(question)
-    pieces = [p for p in _PART_SPLIT.split(question.strip().rstrip("?")) if p]
+    pieces = [p.strip() for p in _PART_SPLIT.split(question.strip().rstrip("?")) if p.strip()]
     parts: list[str] = []
     for piece in pieces:
         if parts and not _asks(parts[-1], marked):
@@ -181,36 +201,26 @@ def question_parts(question: str) -> tuple[str, ...]:
     return tuple(parts) if len(parts) >= 2 and all(_asks(p, marked) for p in parts) else ()
 
 
-def classify(question: str) -> QuestionKind:
-    """What the question asks for.
-
-    >>> classify("Năm 2018 kiểm tra CCHC tại những đơn vị nào?")
-    <QuestionKind.LIST: 'list'>
-    >>> classify("Mục tiêu cắt giảm báo cáo định kỳ là bao nhiêu?")
-    <QuestionKind.NUMBER: 'number'>
-    """
-    folded = fold_diacritics(question).lower()
-    if _SO_NAO.search(question):  # "Sở nào …" asks for an agency, not a số hiệu
-        folded = re.sub(r"\bso nao\b", "co quan nao", folded)
-    for kind, pattern in _KIND_PATTERNS:
-        if pattern.search(folded):
-            return kind
-    return QuestionKind.PASSAGE
+def wanted_doc_type(folded: str) -> str:
+    """The loại văn bản a "…nào / số mấy" question asks for: "theo quyết định nào" →
+    Quyết định (the last one named before such a question word)."""
+    best = ""
+    for m in _TYPE_NAMES.finditer(folded):
+        if _WANTED_TYPE.match(folded, m.end()):
+            best = FOLDED_TYPE_NAMES[m.group(1)]
+    return best
 
 
-def analyze(question: str, today: date | None = None) -> QuestionAnalysis:
-    """Kind, year (absolute or "năm nay"-style relative to ``today``) and places of a question."""
+def analyze(question: str, today: date | None = None, with_parts: bool = True
+            ) -> QuestionAnalysis:
+    """Parse a question once: kind, year (absolute or relative to ``today``), quarter, places,
+    documents named, indices named, what is counted or measured, sub-questions."""
     today = today or date.today()
+    question = question[:MAX_QUESTION_CHARS]
     folded = fold_diacritics(question).lower()
-    year, relative = None, False
-    m = _YEAR.search(question)
-    if m:
-        year = int(m.group(1))
-    else:
-        for phrase, delta in _RELATIVE_YEARS.items():
-            if phrase in folded:
-                year, relative = today.year + delta, True
-                break
+    kind = classify(question)
+    year, relative = asked_year(question, today)
+    quarter, quarter_year = asked_quarter(question, today)
     places = tuple(dict.fromkeys(p.province for p in find_places(question)))
     m = _COUNTED.search(folded)
     counted = ""
@@ -219,7 +229,13 @@ def analyze(question: str, today: date | None = None) -> QuestionAnalysis:
         expansion = ABBREVIATIONS.get(head) or ABBREVIATIONS.get(head.replace("d", "đ"))
         words = fold_diacritics(expansion).split() if expansion else [g for g in m.groups() if g]
         counted = " ".join(words[:2])  # "cán bộ, công chức" → "can bo"; "TTHC" → "thu tuc"
-    measure = next((name for name, pattern in _MEASURE if pattern.search(folded)), "")
-    return QuestionAnalysis(question, classify(question), year, relative, places,
-                            counted=counted, measure=measure, refs=document_refs(question),
-                            parts=question_parts(question))
+    measure = next((name for name, pattern in _MEASURES if pattern.search(folded)), "")
+    parts = question_parts(question) if with_parts else ()
+    return QuestionAnalysis(
+        text=question, folded=folded, marked=has_diacritics(question), kind=kind, year=year,
+        year_is_relative=relative, years=asked_years(question), quarter=quarter,
+        quarter_year=quarter_year, places=places, counted=counted, measure=measure,
+        refs=document_refs(question), numbers=tuple(find_numbers(question)),
+        doc_type=wanted_doc_type(folded) if kind is AnswerKind.DOC_NUMBER else "",
+        indices=find_indices(question), cchc=bool(_CCHC.search(folded)), parts=parts,
+        subquestions=tuple(analyze(p, today, with_parts=False) for p in parts))

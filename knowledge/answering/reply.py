@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from knowledge.lexicon.dates import vn_date
 from knowledge.lexicon.doc_numbers import type_of_number
 from knowledge.schema import Answer, Citation
 
@@ -12,15 +13,6 @@ MAX_SOURCES = 5
 
 DOCUMENT_PAGE_PATH = "/van-ban"
 """Where the console serves its public, read-only page of each document."""
-
-
-def vn_date(iso: str) -> str:
-    """``"2018-04-13"`` → ``"13/4/2018"`` (anything else is returned unchanged)."""
-    parts = iso.split("-")
-    if len(parts) != 3:
-        return iso
-    y, m, d = parts
-    return f"{int(d)}/{int(m)}/{y}"
 
 
 def describe_source(c: Citation) -> str:

@@ -22,7 +22,10 @@ from tqdm.auto import tqdm
 
 from knowledge.config import KnowledgeConfig
 from knowledge.index.store import (
+    IndexContent,
+    IndexFormatOutdated,
     IndexNotFound,
+    SentenceRecord,
     StoredDocument,
     read_index,
     text_hash,
@@ -30,7 +33,9 @@ from knowledge.index.store import (
 )
 from knowledge.ingest.chunking import chunk_document
 from knowledge.ingest.facts import DocumentFacts, extract_facts
+from knowledge.ingest.features import document_features
 from knowledge.ingest.loaders import load_paths
+from knowledge.ingest.sentences import document_sentences
 from knowledge.retrieval.dense import Embedder
 from knowledge.schema import Chunk, Document
 from knowledge.text.segment import TermAnalyzer
@@ -117,102 +122,164 @@ class Indexer:
                 report.failures.append((doc.id, "duplicate document id; the later one is kept"))
             incoming[doc.id] = doc
 
-        old_docs: dict[str, StoredDocument] = {}
-        old_facts: dict[str, DocumentFacts] = {}
-        old_chunks: dict[str, list[tuple[Chunk, list[str], np.ndarray]]] = {}
-        #: passage tokens of the embedder: vectors made with another limit are not reused
-        tokens = getattr(self.embedder, "max_seq_length", None)
-        if not rebuild:
-            try:
-                data = read_index(self.config.index_dir, expected_model=self.config.model)
-            except IndexNotFound:
-                data = None
-            if data is not None and data.manifest.passage_tokens != tokens:
-                # vectors of long passages would differ: nothing old can be reused
-                message = (f"the index was embedded with {data.manifest.passage_tokens or 'all'} "
-                           f"tokens per passage, the embedder now reads {tokens or 'all'} "
-                           "tokens: every passage is embedded again")
-                logger.warning(message)
-                report.warnings.append(("(index)", message))
-                data = None
-            if data is not None:
-                old_docs = data.documents
-                old_facts = data.facts
-                for row, chunk in enumerate(data.chunks):
-                    old_chunks.setdefault(chunk.doc_id, []).append(
-                        (chunk, data.terms[row], data.embeddings[row])
-                    )
-
-        final: dict[str, StoredDocument] = {}
-        for doc_id, stored in old_docs.items():
+        old = {} if rebuild else self._previous_entries(report)
+        final: dict[str, _Entry] = {}
+        for doc_id, entry in old.items():
             if (sync and doc_id not in incoming) or doc_id in (remove or []):
                 report.removed.append(doc_id)
             else:
-                final[doc_id] = stored
+                final[doc_id] = entry
         to_embed: list[Document] = []
         for doc_id, doc in incoming.items():
-            h = text_hash(doc)
-            if doc_id in final and final[doc_id].text_hash == h:
+            if doc_id in final and final[doc_id].stored.text_hash == text_hash(doc):
                 report.unchanged.append(doc_id)
                 continue
             (report.updated if doc_id in final else report.added).append(doc_id)
-            final[doc_id] = StoredDocument(doc, h)
             to_embed.append(doc)
-        unknown = [d for d in (remove or []) if d not in old_docs]
-        for doc_id in unknown:
+        for doc_id in (d for d in (remove or []) if d not in old):
             report.failures.append((doc_id, "no such document in the index"))
-
-        new_parts: dict[str, list[tuple[Chunk, list[str], np.ndarray]]] = {}
         if to_embed:
-            # A changed document often keeps most of its passages (or only its metadata changed):
-            # passages whose indexed text is unchanged keep their terms and vector.
-            known: dict[str, tuple[list[str], np.ndarray]] = {}
-            for doc in to_embed:
-                for chunk, chunk_terms, vec in old_chunks.get(doc.id, []):
-                    known[self._index_text(chunk, old_docs)] = (chunk_terms, vec)
-            new_chunks = [c for doc in to_embed for c in chunk_document(doc, self.config.chunking)]
-            texts = [self._index_text(c, final) for c in new_chunks]
-            fresh = [i for i, t in enumerate(texts) if t not in known]
-            if progress:
-                progress(f"segmenting and embedding {len(fresh)} new passages "
-                         f"({len(new_chunks) - len(fresh)} reused) of {len(to_embed)} documents")
-            fresh_terms, fresh_vectors = self._terms_and_vectors(
-                [texts[i] for i in fresh], show_progress=progress is not None)
-            computed = {i: (fresh_terms[n], fresh_vectors[n]) for n, i in enumerate(fresh)}
-            for i, chunk in enumerate(new_chunks):
-                chunk_terms, vec = computed[i] if i in computed else known[texts[i]]
-                new_parts.setdefault(chunk.doc_id, []).append((chunk, chunk_terms, vec))
-            report.chunks_embedded = len(fresh)
+            final.update(self._entries(to_embed, old, progress, report))
 
-        documents = [final[d] for d in sorted(final)]
-        chunks, all_terms, rows = [], [], []
-        for stored in documents:
-            parts = new_parts.get(stored.document.id) or old_chunks.get(stored.document.id, [])
-            for chunk, chunk_terms, vec in parts:
-                chunks.append(chunk)
-                all_terms.append(chunk_terms)
-                rows.append(vec)
-        dimension = self.embedder.dimension if (to_embed or not rows) else len(rows[0])
-        embeddings = np.vstack(rows) if rows else np.zeros((0, dimension), dtype=np.float32)
-        changed = report.added or report.updated or report.removed or not old_docs
+        entries = [final[d] for d in sorted(final)]
+        changed = report.added or report.updated or report.removed or not old
         if changed:
-            fresh_ids = {d.id for d in to_embed}
-            facts = {s.document.id: (extract_facts(s.document) if s.document.id in fresh_ids
-                                     else old_facts.get(s.document.id,
-                                                        DocumentFacts(s.document.id)))
-                     for s in documents}
+            content = self._content(entries)
             if progress:
-                progress(f"writing the index ({len(documents)} documents, {len(chunks)} chunks)")
+                progress(f"writing the index ({len(entries)} documents, "
+                         f"{len(content.chunks)} chunks, {len(content.sentences)} sentences)")
+            dimension = (content.embeddings.shape[1] if len(content.embeddings)
+                         else self.embedder.dimension)
             report.version = write_index(self.config.index_dir, self.config.model, dimension,
-                                         documents, chunks, all_terms, embeddings, facts,
-                                         tokens)
-        report.total_documents = len(documents)
-        report.total_chunks = len(chunks)
+                                         content, self._passage_tokens)
+        report.total_documents = len(entries)
+        report.total_chunks = sum(len(e.chunks) for e in entries)
         return report
 
-    def _terms_and_vectors(self, texts: list[str], show_progress: bool = False
-                           ) -> tuple[list[list[str]], np.ndarray]:
-        """BM25 terms and passage vectors of ``texts``, the two stages side by side.
+    @property
+    def _passage_tokens(self) -> int | None:
+        """Passage tokens of the embedder: vectors made with another limit are not reused."""
+        return getattr(self.embedder, "max_seq_length", None)
+
+    def _previous_entries(self, report: IngestReport) -> dict[str, _Entry]:
+        """The documents of the live version with everything computed for them, when it can be
+        reused (same model, format and passage tokens); else nothing, with a warning."""
+        try:
+            data = read_index(self.config.index_dir, expected_model=self.config.model)
+        except IndexNotFound:
+            return {}
+        except IndexFormatOutdated as exc:
+            message = f"{exc}: rebuilding it now"
+            logger.warning(message)
+            report.warnings.append(("(index)", message))
+            return {}
+        tokens = self._passage_tokens
+        if data.manifest.passage_tokens != tokens:
+            # vectors of long passages would differ: nothing old can be reused
+            message = (f"the index was embedded with {data.manifest.passage_tokens or 'all'} "
+                       f"tokens per passage, the embedder now reads {tokens or 'all'} "
+                       "tokens: every passage is embedded again")
+            logger.warning(message)
+            report.warnings.append(("(index)", message))
+            return {}
+        entries = {doc_id: _Entry(stored, [], [], data.facts.get(doc_id, DocumentFacts(doc_id)))
+                   for doc_id, stored in data.documents.items()}
+        terms = data.terms
+        local_row: dict[int, int] = {}
+        for row, chunk in enumerate(data.chunks):
+            chunks = entries[chunk.doc_id].chunks
+            local_row[row] = len(chunks)
+            chunks.append((chunk, terms[row], np.asarray(data.embeddings[row])))
+        table = data.sentences
+        vectors = table.vectors_of(list(range(len(table))))
+        for chunk_row in range(len(data.chunks)):
+            for row in table.of_chunk(chunk_row):
+                start, end = table.span(row)
+                entries[table.doc_id(row)].sentences.append(
+                    (local_row[chunk_row], start, end, table.text(row), vectors[row]))
+        for doc_id, entry in entries.items():
+            row = table.description_row(doc_id)
+            if row >= 0:
+                start, end = table.span(row)
+                entry.sentences.append((-1, start, end, table.text(row), vectors[row]))
+        return entries
+
+    def _entries(self, docs: list[Document], old: dict[str, _Entry],
+                 progress: Callable[[str], None] | None,
+                 report: IngestReport) -> dict[str, _Entry]:
+        """Chunks, terms, vectors, sentences, features and facts of new or changed documents.
+
+        A changed document often keeps most of its passages (or only its metadata changed):
+        passages and sentences whose text is unchanged keep their terms and vectors."""
+        known_passages: dict[str, tuple[list[str], np.ndarray]] = {}
+        known_sentences: dict[str, np.ndarray] = {}
+        titles = {doc.id: doc.meta.title for doc in docs}
+        for doc in docs:
+            if doc.id in old:
+                entry = old[doc.id]
+                old_title = entry.stored.document.meta.title
+                for chunk, chunk_terms, vec in entry.chunks:
+                    known_passages[_index_text(chunk, old_title)] = (chunk_terms, vec)
+                for *_, text, vec in entry.sentences:
+                    known_sentences[text] = vec
+        chunks = {doc.id: chunk_document(doc, self.config.chunking) for doc in docs}
+        sentences = {doc.id: document_sentences(doc, chunks[doc.id]) for doc in docs}
+        passage_texts = {c.id: _index_text(c, titles[c.doc_id]) for cs in chunks.values()
+                         for c in cs}
+        fresh_passages = list(dict.fromkeys(t for t in passage_texts.values()
+                                            if t not in known_passages))
+        fresh_sentences = list(dict.fromkeys(s.text for ss in sentences.values() for s in ss
+                                             if s.text not in known_sentences))
+        n_chunks = sum(len(cs) for cs in chunks.values())
+        if progress:
+            progress(f"segmenting and embedding {len(fresh_passages)} new passages "
+                     f"({n_chunks - len(fresh_passages)} reused) and {len(fresh_sentences)} "
+                     f"new sentences of {len(docs)} documents")
+        terms, vectors = self._terms_and_vectors(fresh_passages, fresh_sentences,
+                                                 show_progress=progress is not None)
+        n = len(fresh_passages)
+        for i, text in enumerate(fresh_passages):
+            known_passages[text] = (terms[i], vectors[i])
+        for i, text in enumerate(fresh_sentences):
+            known_sentences[text] = vectors[n + i]
+        report.chunks_embedded = n
+        out: dict[str, _Entry] = {}
+        for doc in docs:
+            stored = StoredDocument(doc, text_hash(doc), document_features(doc))
+            entry_chunks = [(c, *known_passages[passage_texts[c.id]]) for c in chunks[doc.id]]
+            entry_sentences = [(s.chunk, s.start, s.end, s.text, known_sentences[s.text])
+                               for s in sentences[doc.id]]
+            out[doc.id] = _Entry(stored, entry_chunks, entry_sentences, extract_facts(doc))
+        return out
+
+    @staticmethod
+    def _content(entries: list[_Entry]) -> IndexContent:
+        """The version to write, documents in ``entries`` order."""
+        chunks, terms, vectors, records, sentence_vectors = [], [], [], [], []
+        for entry in entries:
+            first = len(chunks)
+            for chunk, chunk_terms, vec in entry.chunks:
+                chunks.append(chunk)
+                terms.append(chunk_terms)
+                vectors.append(vec)
+            for local, start, end, text, vec in entry.sentences:
+                records.append(SentenceRecord(entry.stored.document.id,
+                                              first + local if local >= 0 else -1, start, end,
+                                              text))
+                sentence_vectors.append(vec)
+        dimension = len(vectors[0]) if vectors else 0
+        return IndexContent(
+            documents=[e.stored for e in entries], chunks=chunks, terms=terms,
+            embeddings=np.vstack(vectors) if vectors else np.zeros((0, dimension), np.float32),
+            sentences=records,
+            sentence_vectors=(np.vstack(sentence_vectors) if sentence_vectors
+                              else np.zeros((0, dimension), np.float32)),
+            facts={e.stored.document.id: e.facts for e in entries})
+
+    def _terms_and_vectors(self, texts: list[str], sentences: list[str] | None = None,
+                           show_progress: bool = False) -> tuple[list[list[str]], np.ndarray]:
+        """BM25 terms of the passages ``texts``, and the vectors of the passages followed by
+        those of the ``sentences``: segmentation and embedding side by side.
 
         underthesea segmentation is single-threaded; embedding is torch. From
         ``PARALLEL_FROM`` passages on (and with two or more CPUs), segmentation runs in a worker
@@ -222,13 +289,14 @@ class Indexer:
         the GIL between every operation.) Measured on the 73,293 legal-scale passages:
         docs/benchmarks.md §4. ``self.timings`` keeps the seconds of each stage.
         """
+        embedded = list(texts) + list(sentences or ())
         full = self.embedder.threads if texts else 1
         parallel = len(texts) >= PARALLEL_FROM and full > 1 and _picklable(self.analyzer)
         if not parallel:
             start = time.perf_counter()
             terms = [self.analyzer.document_terms(t) for t in texts]
             middle = time.perf_counter()
-            vectors = self.embedder.embed_passages(texts, show_progress=show_progress)
+            vectors = self.embedder.embed_passages(embedded, show_progress=show_progress)
             self.timings = {"segment_s": middle - start,
                             "embed_s": time.perf_counter() - middle}
             return terms, vectors
@@ -237,15 +305,15 @@ class Indexer:
         context = multiprocessing.get_context("spawn")  # no fork of a process running torch
         with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
             segmenting = pool.submit(_segment_all, self.analyzer, texts, os.getpid())
-            order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-            vectors = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
-            bar = tqdm(total=len(texts), unit="passage", desc="embedding",
+            order = sorted(range(len(embedded)), key=lambda i: -len(embedded[i]))
+            vectors = np.zeros((len(embedded), self.embedder.dimension), dtype=np.float32)
+            bar = tqdm(total=len(embedded), unit="text", desc="embedding",
                        disable=not show_progress)
             try:
                 for first in range(0, len(order), EMBED_SLICE):
                     rows = order[first:first + EMBED_SLICE]
                     self.embedder.set_threads(full if segmenting.done() else full - 1)
-                    vectors[rows] = self.embedder.embed_passages([texts[i] for i in rows])
+                    vectors[rows] = self.embedder.embed_passages([embedded[i] for i in rows])
                     bar.update(len(rows))
             finally:
                 bar.close()
@@ -256,10 +324,21 @@ class Indexer:
                         "wait_segment_s": time.perf_counter() - embedded}
         return terms, vectors
 
-    @staticmethod
-    def _index_text(chunk: Chunk, docs: dict[str, StoredDocument]) -> str:
-        """What is indexed for a chunk: its document's title as context, then its text."""
-        title = docs[chunk.doc_id].document.meta.title if chunk.doc_id in docs else ""
-        if title and not chunk.text.startswith(title[:40]):
-            return f"{title}\n{chunk.text}"
-        return chunk.text
+
+@dataclass
+class _Entry:
+    """One document's share of a version: its chunks (with BM25 terms and vector), its
+    sentences ``(chunk index within the document or -1 for its description, start, end, text,
+    vector)`` and its facts."""
+
+    stored: StoredDocument
+    chunks: list[tuple[Chunk, list[str], np.ndarray]]
+    sentences: list[tuple[int, int, int, str, np.ndarray]]
+    facts: DocumentFacts
+
+
+def _index_text(chunk: Chunk, title: str) -> str:
+    """What is indexed for a chunk: its document's title as context, then its text."""
+    if title and not chunk.text.startswith(title[:40]):
+        return f"{title}\n{chunk.text}"
+    return chunk.text

@@ -68,6 +68,32 @@ def years_in(text: str, max_range: int = 10) -> set[int]:
     return years
 
 
+_DATE_OR_NUMBER = re.compile(
+    rf"(?<!\d)\d{{1,2}}\s*[/.-]\s*\d{{1,2}}\s*[/.-]\s*{YEAR}(?!\d)"
+    rf"|ngày\s+\d{{1,2}}\s+tháng\s+\d{{1,2}}\s+năm\s+{YEAR}"
+    rf"|\b\d{{1,5}}/{YEAR}/[A-ZĐ]", re.IGNORECASE)
+
+
+def stated_years(text: str) -> set[int]:
+    """The years a text speaks *of* ("năm 2020", "giai đoạn 2016-2020", "2019"): like
+    :func:`years_in`, but a year inside a full date ("ngày 14/01/2021") or a số hiệu
+    ("09/2019/NĐ-CP") says when something was issued, not what it is about.
+
+    >>> sorted(stated_years("Ngày 14/01/2021, UBND tỉnh công bố Chỉ số CCHC năm 2020"))
+    [2020]
+    """
+    return years_in(_DATE_OR_NUMBER.sub(" ", text))
+
+
+def vn_date(iso: str) -> str:
+    """``"2018-04-13"`` → ``"13/4/2018"`` (anything else is returned unchanged)."""
+    parts = iso.split("-")
+    if len(parts) != 3:
+        return iso
+    y, m, d = parts
+    return f"{int(d)}/{int(m)}/{y}"
+
+
 def parse_dates(text: str) -> list[tuple[int, date]]:
     """(position, date) for every valid date written as ``13/4/2018`` or ``ngày 13 tháng 4 năm
     2018``, in order of appearance."""

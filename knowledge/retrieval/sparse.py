@@ -6,8 +6,10 @@ costs one sparse column slice and a sum.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from scipy import sparse
@@ -55,6 +57,37 @@ class BM25Index:
             (weight.astype(np.float32), (rows_a, cols_a)), shape=(n, len(vocab))
         )
         return self
+
+    def save(self, folder: Path) -> None:
+        """Write the weights (CSC arrays), idf and vocabulary into ``folder``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        weights = self.weights.tocsc()
+        np.save(folder / "bm25_data.npy", weights.data.astype(np.float32))
+        np.save(folder / "bm25_indices.npy", weights.indices.astype(np.int32))
+        np.save(folder / "bm25_indptr.npy", weights.indptr.astype(np.int64))
+        np.save(folder / "bm25_idf.npy", self.idf.astype(np.float32))
+        (folder / "bm25.json").write_text(json.dumps(
+            {"k1": self.k1, "b": self.b, "rows": int(weights.shape[0]),
+             "vocabulary": self.vocabulary}, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path, mmap: bool = True) -> BM25Index:
+        """Read what :meth:`save` wrote; the arrays are memory-mapped (shared between the
+        processes that read the same index), nothing is recomputed."""
+        folder = Path(folder)
+        meta = json.loads((folder / "bm25.json").read_text(encoding="utf-8"))
+        mode = "r" if mmap else None
+        data = np.load(folder / "bm25_data.npy", mmap_mode=mode)
+        indices = np.load(folder / "bm25_indices.npy", mmap_mode=mode)
+        indptr = np.load(folder / "bm25_indptr.npy", mmap_mode=mode)
+        index = cls(meta["k1"], meta["b"])
+        index.vocabulary = meta["vocabulary"]
+        index.idf = np.load(folder / "bm25_idf.npy")
+        index.weights = sparse.csc_matrix((data, indices, indptr),
+                                          shape=(meta["rows"], len(index.vocabulary)),
+                                          copy=False)
+        return index
 
     def term_idf(self, term: str) -> float:
         """idf of ``term``; unseen terms get the highest idf of the vocabulary."""

@@ -42,6 +42,24 @@ def _folded_term(syllable: str) -> str:
     return FOLDED_PREFIX + fold_diacritics(syllable)
 
 
+def folded_terms(text: str) -> set[str]:
+    """The diacritic-free terms of ``text`` (``"~cai"``, ``"~cach"``) without segmenting it:
+    what :meth:`TermAnalyzer.document_terms` folds, found by the tokenizer alone — cheap enough
+    to run on every candidate sentence of every question."""
+    return {_folded_term(t) for t in syllable_tokens(text)}
+
+
+_SYLLABLE_TOKEN = re.compile(r"\w+(?:\.\w+)*")
+_JOINERS = str.maketrans({"/": " ", "-": " ", "–": " "})
+
+
+def syllable_tokens(text: str) -> list[str]:
+    """Lower-cased tokens of ``text`` after abbreviations are expanded; "/" and "-" separate
+    (a số hiệu "1629/KH-UBND" gives "1629", "kh", "ubnd"; "2016-2020" and "2016 - 2020" both
+    give "2016", "2020")."""
+    return _SYLLABLE_TOKEN.findall(expand_abbreviations(text).lower().translate(_JOINERS))
+
+
 def syllable_words(text: str) -> list[str]:
     """A segmenter without a model: every syllable is a word (for tests and fallbacks)."""
     return _TOKEN.findall(text)

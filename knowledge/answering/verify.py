@@ -1,0 +1,142 @@
+"""Verification: an answer is given only when its evidence satisfies the question's hard
+constraints — the year asked (or a period that contains it), the place asked, the document
+named, the index or programme named. A candidate that fails one is never the answer, however
+well it scores; when every candidate fails, the reply says what the documents do hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from knowledge.answering.candidates import Candidate
+from knowledge.answering.corpus import Corpus
+from knowledge.answering.question import QuestionAnalysis
+from knowledge.lexicon.dates import stated_years, years_in
+from knowledge.lexicon.doc_numbers import find_numbers, number_key, type_of_number
+from knowledge.lexicon.doc_types import is_news
+from knowledge.lexicon.indices import find_indices
+from knowledge.lexicon.places import find_places, same_place
+from knowledge.schema import AnswerKind
+
+#: a document naming more provinces than this is about many (a national ranking): the place
+#: asked must then be named where the answer is read
+MANY_PLACES = 3
+
+
+class Constraint(str, Enum):
+    """What a question requires of the evidence of its answer."""
+
+    YEAR = "year"
+    PLACE = "place"
+    DOCUMENT = "document"  # the document the question names is held, the evidence is not from it
+    UNKNOWN_DOCUMENT = "unknown_document"  # the question names a số hiệu no document has
+    INDEX = "index"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    failed: tuple[Constraint, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+class Verifier:
+    """Checks candidates against one question's constraints."""
+
+    def __init__(self, analysis: QuestionAnalysis, corpus: Corpus) -> None:
+        self.analysis = analysis
+        self.corpus = corpus
+        #: số hiệu the question names that no document has or mentions
+        self.unknown = tuple(n for n in analysis.numbers if not corpus.mentions_number(n))
+        #: documents the knowledge base holds that the question names, and how to spot them
+        self.named_docs: set[str] = set()
+        for number in analysis.numbers:
+            self.named_docs.update(corpus.documents_numbered(number))
+        if analysis.refs:
+            for doc in corpus.documents():
+                own = doc.meta.number
+                if own and any(ref.matches(own, type_of_number(own)) for ref in analysis.refs):
+                    self.named_docs.add(doc.id)
+        self._named_keys = {number_key(n) for n in analysis.numbers}
+
+    def check(self, candidate: Candidate) -> Verdict:
+        failed = []
+        if self.unknown:
+            failed.append(Constraint.UNKNOWN_DOCUMENT)
+        if not self._year_ok(candidate):
+            failed.append(Constraint.YEAR)
+        if not self._place_ok(candidate):
+            failed.append(Constraint.PLACE)
+        if not self._document_ok(candidate):
+            failed.append(Constraint.DOCUMENT)
+        if not self._index_ok(candidate):
+            failed.append(Constraint.INDEX)
+        return Verdict(tuple(failed))
+
+    # -- the constraints --------------------------------------------------------------------
+    def _year_ok(self, cand: Candidate) -> bool:
+        """The year asked is the one the sentence speaks of (a period containing it will do);
+        a sentence about another year never answers. A sentence that names no year speaks of
+        its document's (its title, its year) or — for questions about what a passage says —
+        its passage's. A question about a document itself ("kế hoạch năm 2019 số mấy?") needs
+        the document's own year. Years inside dates and số hiệu ("ngày 14/01/2021",
+        "09/2019/NĐ-CP") say when something was issued: they count only for "when" questions.
+        """
+        year = self.analysis.year
+        if year is None:
+            return True
+        years_of = years_in if self.analysis.kind is AnswerKind.DATE else stated_years
+        said = years_of(cand.text)
+        if said:
+            return year in said
+        doc = self.corpus.document(cand.doc_id)
+        if doc is None:
+            return False
+        if doc.meta.year == year or year in years_of(doc.meta.title):
+            return True
+        if self.analysis.kind is AnswerKind.DOC_NUMBER and not is_news(doc.meta.doc_type):
+            return False  # "which plan of 2019?" is not answered by the 2018 plan
+        return year in years_of(cand.chunk.heading + "\n" + cand.chunk.text)
+
+    def _place_ok(self, cand: Candidate) -> bool:
+        """The document is about the province asked (or one merged into it in 2025), or is
+        national; a document about many provinces must name it where the answer is read."""
+        if not self.analysis.places:
+            return True
+        doc = self.corpus.document(cand.doc_id)
+        if doc is None or not doc.meta.places:
+            return True
+        if not any(same_place(asked, p) for asked in self.analysis.places
+                   for p in doc.meta.places):
+            return False
+        if len(doc.meta.places) <= MANY_PLACES:
+            return True
+        nearby = {p.province for p in find_places(cand.text + "\n" + cand.chunk.text)}
+        return any(same_place(asked, p) for asked in self.analysis.places for p in nearby)
+
+    def _document_ok(self, cand: Candidate) -> bool:
+        """A question naming a document the knowledge base holds is answered from that
+        document, or from a sentence that names it."""
+        if not self.named_docs or cand.doc_id in self.named_docs:
+            return True
+        keys = {number_key(n) for n in find_numbers(cand.text)}
+        if keys & self._named_keys:
+            return True
+        return any(ref.matches(n, type_of_number(n)) for ref in self.analysis.refs
+                   for n in find_numbers(cand.text))
+
+    def _index_ok(self, cand: Candidate) -> bool:
+        """A question about an index (PAR INDEX, SIPAS, PAPI…) is answered from a sentence
+        about that index — never from one about another; a sentence that names none speaks of
+        the index its passage (or else its document) names."""
+        asked = set(self.analysis.indices)
+        if not asked:
+            return True
+        for text in (cand.text, cand.chunk.heading + "\n" + cand.chunk.text):
+            named = set(find_indices(text))
+            if named:
+                return bool(named & asked)
+        return bool(asked & set(self.corpus.features(cand.doc_id).indices))
