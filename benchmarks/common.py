@@ -21,7 +21,21 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 OUT_DIR = PROJECT_ROOT / "var" / "benchmarks"
-SHARED = PROJECT_ROOT.parent / "shared"
+
+
+def _shared_dir() -> Path:
+    """The shared data folder: ``$CCHC_SHARED``, else ``../shared`` beside the checkout, else
+    the nearest ``shared`` folder above it (a worktree in ``/work/wt/NAME`` finds
+    ``/work/shared``)."""
+    if os.environ.get("CCHC_SHARED"):
+        return Path(os.environ["CCHC_SHARED"])
+    for parent in PROJECT_ROOT.parents:
+        if (parent / "shared").is_dir():
+            return parent / "shared"
+    return PROJECT_ROOT.parent / "shared"
+
+
+SHARED = _shared_dir()
 ALQAC_DIR = SHARED / "benchmarks" / "alqac"
 SCALE_DIR = SHARED / "corpus" / "legal-scale" / "docs"
 MODEL = str(DEFAULT_MODEL_DIR)

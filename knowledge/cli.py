@@ -129,7 +129,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from knowledge.evaluate import evaluate_qa, format_report
 
-    report = evaluate_qa(_kb(args), Path(args.qa), limit=args.limit)
+    missing = [q for q in args.qa if not Path(q).is_file()]
+    if missing:
+        print(f"error: no such question file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    try:
+        report = evaluate_qa(_kb(args), [Path(q) for q in args.qa], limit=args.limit,
+                             fold=args.fold, retrieval=not args.no_retrieval)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         _emit(report.summary())
     else:
@@ -229,9 +238,14 @@ def build_parser() -> argparse.ArgumentParser:
     with_filters(p)
     p.set_defaults(func=cmd_ask)
 
-    p = with_index(sub.add_parser("eval", help="score a qa.jsonl question file"))
-    p.add_argument("qa")
-    p.add_argument("--limit", type=int)
+    p = with_index(sub.add_parser("eval", help="score qa.jsonl question files (several: one "
+                                                "report, with figures per file)"))
+    p.add_argument("qa", nargs="+")
+    p.add_argument("--limit", type=int, help="the first N questions of each file")
+    p.add_argument("--fold", action="store_true",
+                   help="ask every question without diacritics and in lower case")
+    p.add_argument("--no-retrieval", action="store_true",
+                   help="skip the retrieval ranks (one search less per question)")
     p.add_argument("--details", help="write per-question results (jsonl) here")
     p.set_defaults(func=cmd_eval)
 

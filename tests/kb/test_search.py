@@ -208,6 +208,26 @@ def test_cli_eval_prints_the_figures(cli_index, model_dir):
     assert summary["decline_accuracy"] == 1.0
 
 
+def test_cli_eval_several_files_folded_with_details(cli_index, model_dir, tmp_path):
+    details = tmp_path / "rows.jsonl"
+    done = _kb_cli("eval", str(FIXTURES / "qa-small.jsonl"),
+                   str(FIXTURES / "qa-counterfactual-small.jsonl"), "--index", str(cli_index),
+                   "--model", str(model_dir), "--fold", "--json", "--details", str(details))
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["folded"] is True
+    assert (summary["questions"], summary["answerable"], summary["unanswerable"]) == (3, 1, 2)
+    assert set(summary["by_file"]) == {"qa-small", "qa-counterfactual-small"}
+    assert set(summary["by_change"]) == {"original", "year"}
+    rows = [json.loads(line) for line in details.read_text("utf-8").splitlines()]
+    assert rows[0]["question"] == "co quan nao chu tri kiem tra cchc nam 2019 o quang tri?"
+    assert rows[0]["question_original"].startswith("Cơ quan nào")
+    assert rows[2]["change"] == "year" and rows[2]["source_id"] == "f1"
+    assert all(r["seconds"] is not None and "top_docs" in r for r in rows)
+    missing = _kb_cli("eval", str(tmp_path / "none.jsonl"), "--index", str(cli_index))
+    assert missing.returncode == 2 and "no such question file" in missing.stderr
+
+
 def test_segmentation_beside_embedding_keeps_every_passage_in_its_place(
         tmp_path, monkeypatch, embedder, analyzer):
     """Terms and vectors come back in input order although segmentation runs in a worker
