@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from knowledge.answering.aggregate import AggregateAnswerer
-from knowledge.answering.pipeline import AnswerPipeline
+from knowledge.answering.pipeline import AnswerPipeline, Proposal
 from knowledge.answering.question import QuestionAnalysis, analyze
 from knowledge.config import KnowledgeConfig
 from knowledge.index.loaded import LoadedIndex
@@ -142,16 +142,28 @@ class KnowledgeBase:
 
     def ask(self, question: str, filters: SearchFilters | None = None) -> Answer:
         """Answer ``question`` from the documents, or decline with the closest leads."""
+        pipeline, proposal, hits = self._propose(question, filters)
+        if proposal.answer is not None:
+            return proposal.answer
+        return pipeline.decide(proposal, hits)
+
+    def propose(self, question: str, filters: SearchFilters | None = None) -> Proposal:
+        """What :meth:`ask` has before its decision (for fitting the decision model)."""
+        return self._propose(question, filters)[1]
+
+    def _propose(self, question: str, filters: SearchFilters | None
+                 ) -> tuple[AnswerPipeline, Proposal, list[Hit]]:
         loaded = self._index()
         analysis = self.analyze(question)
+        pipeline = AnswerPipeline(loaded)
         if loaded.aggregate is None:
             loaded.aggregate = AggregateAnswerer(loaded, loaded.data.facts)
         # questions over several documents (plans of a year, inspections compared, what is due
         # in a quarter) are answered from the structured facts; the rest from passages
         answer = loaded.aggregate.answer(analysis, place=filters.place if filters else None)
         if answer is not None:
-            return answer
+            return pipeline, Proposal(answer=answer), []
         vector = self.query_vector(analysis.text)
         hits = self.search(analysis.text, k=ANSWER_PASSAGES, filters=filters,
                            query_vector=vector)
-        return AnswerPipeline(loaded).run(analysis, hits, vector)
+        return pipeline, pipeline.propose(analysis, hits, vector), hits

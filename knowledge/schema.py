@@ -57,22 +57,27 @@ class DocumentMeta:
 @dataclass(frozen=True)
 class DocumentFeatures:
     """What the answer layer checks about a whole document, computed once at ingest: the years
-    it speaks of (ranges expanded), the số hiệu it mentions, the indices it names, and whether
-    it is about administrative reform at all."""
+    it speaks of (ranges expanded), the số hiệu it mentions, the documents it names by type
+    and number ("Chỉ thị 23" → ``"Chỉ thị|23|"``), the indices and the ministries or
+    departments it names, and whether it is about administrative reform at all."""
 
     years: tuple[int, ...] = ()
     numbers: tuple[str, ...] = ()
     indices: tuple[str, ...] = ()
     cchc: bool = False
+    refs: tuple[str, ...] = ()
+    agencies: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return {"years": list(self.years), "numbers": list(self.numbers),
-                "indices": list(self.indices), "cchc": self.cchc}
+                "indices": list(self.indices), "cchc": self.cchc, "refs": list(self.refs),
+                "agencies": list(self.agencies)}
 
     @classmethod
     def from_dict(cls, data: dict) -> DocumentFeatures:
         return cls(tuple(data.get("years") or ()), tuple(data.get("numbers") or ()),
-                   tuple(data.get("indices") or ()), bool(data.get("cchc")))
+                   tuple(data.get("indices") or ()), bool(data.get("cchc")),
+                   tuple(data.get("refs") or ()), tuple(data.get("agencies") or ()))
 
 
 @dataclass(frozen=True)

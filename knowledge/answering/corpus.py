@@ -9,6 +9,7 @@ from typing import Protocol
 
 import numpy as np
 
+from knowledge.lexicon.doc_numbers import DocumentRef
 from knowledge.schema import Chunk, Document, DocumentFeatures
 
 
@@ -50,4 +51,8 @@ class Corpus(Protocol):
 
     def mentions_number(self, number: str) -> bool:
         """Does any document have this số hiệu, or mention it?"""
+        ...
+
+    def mentions_ref(self, ref: DocumentRef) -> bool:
+        """Does any document name this document ("Chỉ thị 23", or a số hiệu that is it)?"""
         ...

@@ -52,15 +52,16 @@ def decline(analysis: QuestionAnalysis, hits: list[Hit], corpus: Corpus,
             failed: tuple[Constraint, ...] = (), held: Candidate | None = None,
             unknown_number: str = "", confidence: float = 0.0) -> Answer:
     """The decline for a question whose answer the documents do not hold (``failed``: the
-    constraints the best candidate missed; ``held``: that candidate)."""
+    constraints the best candidate missed; ``held``: that candidate; ``unknown_number``: the
+    document the question names that the knowledge base has not, e.g. "văn bản số 1/QĐ-X")."""
     if not hits:
         return Answer(NOT_FOUND, declined=True, kind=analysis.kind)
     doc = corpus.document(held.doc_id) if held is not None else None
     described = describe_source(Citation.from_document(doc, "")) if doc is not None else ""
     subject = _subject(analysis)
     if unknown_number:
-        text = (f"Tôi chưa có văn bản số {unknown_number} trong kho tài liệu nên không trả lời "
-                "được câu hỏi này. Các văn bản gần nhất được liệt kê bên dưới.")
+        text = (f"Tôi chưa có {unknown_number} trong kho tài liệu nên không trả lời được câu hỏi "
+                "này. Các văn bản gần nhất được liệt kê bên dưới.")
     elif Constraint.INDEX in failed:
         asked = " và ".join(analysis.indices)
         when = f" năm {analysis.year}" if analysis.year else ""

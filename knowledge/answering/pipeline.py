@@ -17,10 +17,11 @@ were stored at ingest.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from knowledge.answering.candidates import collect
+from knowledge.answering.candidates import Candidate, collect
 from knowledge.answering.corpus import Corpus
 from knowledge.answering.decision import DecisionModel, features, load_model
 from knowledge.answering.decline import decline
@@ -28,7 +29,7 @@ from knowledge.answering.evidence import assemble
 from knowledge.answering.extractors import extractor_for
 from knowledge.answering.followup import describe_document
 from knowledge.answering.question import QuestionAnalysis
-from knowledge.answering.scoring import Scorer, Weights
+from knowledge.answering.scoring import Scored, Scorer, Weights
 from knowledge.answering.verify import Verifier
 from knowledge.lexicon.doc_numbers import find_numbers, number_key
 from knowledge.schema import Answer, AnswerKind, Citation, Hit
@@ -36,6 +37,24 @@ from knowledge.schema import Answer, AnswerKind, Citation, Hit
 _ASKS_SIGNER = re.compile(r"\bky\b")
 #: a candidate ranked below this many others that failed verification is not considered
 MAX_SKIPPED = 12
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What the pipeline has before deciding: a settled ``answer``, or the ``features`` of the
+    verified ``best`` candidate (see :meth:`AnswerPipeline.propose`)."""
+
+    answer: Answer | None = None
+    features: dict[str, float] = field(default_factory=dict)
+    best: Scored | None = None
+    scored: list[Scored] = field(default_factory=list)
+    analysis: QuestionAnalysis | None = None
+    pipeline: AnswerPipeline | None = None
+
+    def extract(self, probability: float) -> Answer:
+        """The answer this proposal gives if it is accepted with ``probability``."""
+        assert self.pipeline is not None and self.best is not None and self.analysis
+        return self.pipeline.extract(self.analysis, self.best, self.scored, probability)
 
 
 class AnswerPipeline:
@@ -49,19 +68,38 @@ class AnswerPipeline:
 
     def run(self, analysis: QuestionAnalysis, hits: list[Hit],
             query_vector: np.ndarray) -> Answer:
+        proposal = self.propose(analysis, hits, query_vector)
+        if proposal.answer is not None:
+            return proposal.answer
+        return self.decide(proposal, hits)
+
+    def decide(self, proposal: Proposal, hits: list[Hit]) -> Answer:
+        """The calibrated decision on a proposal: its answer, or a decline."""
+        assert proposal.analysis is not None
+        probability = self.model.probability(proposal.features)
+        if probability < self.model.threshold:
+            return decline(proposal.analysis, hits, self.corpus, confidence=probability)
+        return proposal.extract(probability)
+
+    def propose(self, analysis: QuestionAnalysis, hits: list[Hit],
+                query_vector: np.ndarray) -> Proposal:
+        """Everything before the decision: an answer already settled (a decline because no
+        candidate passes verification, a signer from a signature block), or the verified best
+        candidate with the decision's features."""
         if not hits:
-            return decline(analysis, hits, self.corpus)
+            return Proposal(answer=decline(analysis, hits, self.corpus))
         verifier = Verifier(analysis, self.corpus)
         if verifier.unknown:
-            return decline(analysis, hits, self.corpus, unknown_number=verifier.unknown[0])
-        signer = self._signer_answer(analysis, hits)
+            return Proposal(answer=decline(analysis, hits, self.corpus,
+                                           unknown_number=verifier.unknown[0]))
+        signer = self._signer_answer(analysis, hits, verifier)
         if signer is not None:
-            return signer
+            return Proposal(answer=signer)
         candidates = collect(hits, analysis, self.corpus)
         scorer = Scorer(analysis, self.corpus, query_vector, self.weights)
         scored = scorer.score(candidates)
         if not scored:
-            return decline(analysis, hits, self.corpus)
+            return Proposal(answer=decline(analysis, hits, self.corpus))
         passing, first_failure = [], None
         for position, item in enumerate(scored):
             verdict = verifier.check(item.candidate)
@@ -75,13 +113,17 @@ class AnswerPipeline:
                 break
         if not passing:
             item, verdict = first_failure  # type: ignore[misc]
-            return decline(analysis, hits, self.corpus, verdict.failed, item.candidate)
+            return Proposal(answer=decline(analysis, hits, self.corpus, verdict.failed,
+                                           item.candidate))
         best = passing[0]
         values = features(analysis, best, passing[1] if len(passing) > 1 else None,
                           scorer.heuristic_confidence(best))
-        probability = self.model.probability(values)
-        if probability < self.model.threshold:
-            return decline(analysis, hits, self.corpus, confidence=probability)
+        return Proposal(features=values, best=best, scored=scored, analysis=analysis,
+                        pipeline=self)
+
+    def extract(self, analysis: QuestionAnalysis, best: Scored, scored: list[Scored],
+                probability: float) -> Answer:
+        """The answer read from the chosen candidate, with its citation."""
         doc = self.corpus.document(best.candidate.doc_id)
         evidence = assemble(analysis, best.candidate, doc, [s.candidate for s in scored])
         extraction = extractor_for(analysis.kind).extract(analysis, evidence.text, doc,
@@ -94,8 +136,11 @@ class AnswerPipeline:
         return Answer(extraction.text, declined=False, citations=(citation,), kind=analysis.kind,
                       confidence=probability)
 
-    def _signer_answer(self, analysis: QuestionAnalysis, hits: list[Hit]) -> Answer | None:
-        """"Ai ký …?" is answered from the signature block of the best matching document."""
+    def _signer_answer(self, analysis: QuestionAnalysis, hits: list[Hit],
+                       verifier: Verifier) -> Answer | None:
+        """"Ai ký …?" is answered from the signature block of the best matching document —
+        a document of the year, place and number asked; when the best one is not, the
+        question is declined with what it is."""
         if analysis.kind is not AnswerKind.PERSON or not _ASKS_SIGNER.search(analysis.folded):
             return None
         asked = {number_key(n) for n in analysis.numbers}
@@ -106,6 +151,10 @@ class AnswerPipeline:
             if asked and number_key(doc.meta.number) not in asked and not asked & {
                     number_key(n) for n in find_numbers(doc.text)}:
                 continue
+            verdict = verifier.check_document(doc)
+            if not verdict.ok:
+                return decline(analysis, hits, self.corpus, verdict.failed,
+                               Candidate(doc.meta.title, doc.id, 0, 0, hit.chunk, 0, -1))
             answer = describe_document(doc, "signer")
             return Answer(answer.text, False, answer.citations, kind=AnswerKind.PERSON,
                           confidence=0.9)

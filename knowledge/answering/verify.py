@@ -11,17 +11,22 @@ from enum import Enum
 
 from knowledge.answering.candidates import Candidate
 from knowledge.answering.corpus import Corpus
+from knowledge.answering.extractors import extractor_for
 from knowledge.answering.question import QuestionAnalysis
+from knowledge.lexicon.agencies import find_agencies
 from knowledge.lexicon.dates import stated_years, years_in
 from knowledge.lexicon.doc_numbers import find_numbers, number_key, type_of_number
 from knowledge.lexicon.doc_types import is_news
 from knowledge.lexicon.indices import find_indices
 from knowledge.lexicon.places import find_places, same_place
-from knowledge.schema import AnswerKind
+from knowledge.schema import AnswerKind, Document
 
 #: a document naming more provinces than this is about many (a national ranking): the place
 #: asked must then be named where the answer is read
 MANY_PLACES = 3
+#: kinds whose answer cannot be read from a sentence without its shape
+SHAPED = (AnswerKind.DOC_NUMBER, AnswerKind.DATE, AnswerKind.NUMBER, AnswerKind.COUNT,
+          AnswerKind.PERSON)
 
 
 class Constraint(str, Enum):
@@ -32,6 +37,8 @@ class Constraint(str, Enum):
     DOCUMENT = "document"  # the document the question names is held, the evidence is not from it
     UNKNOWN_DOCUMENT = "unknown_document"  # the question names a số hiệu no document has
     INDEX = "index"
+    AGENCY = "agency"  # the question names a ministry or department the evidence is not about
+    SHAPE = "shape"  # the evidence cannot hold what is asked (no số hiệu, no date, no figure…)
 
 
 @dataclass(frozen=True)
@@ -49,8 +56,16 @@ class Verifier:
     def __init__(self, analysis: QuestionAnalysis, corpus: Corpus) -> None:
         self.analysis = analysis
         self.corpus = corpus
-        #: số hiệu the question names that no document has or mentions
-        self.unknown = tuple(n for n in analysis.numbers if not corpus.mentions_number(n))
+        #: documents the question names (by số hiệu or by type and number) that no document
+        #: has or mentions
+        self.unknown = tuple(f"văn bản số {n}" for n in analysis.numbers
+                             if not corpus.mentions_number(n)) + tuple(
+            f"{ref.doc_type or 'văn bản'} số {ref.number}" + (f"/{ref.year}" if ref.year else "")
+            for ref in analysis.refs
+            if not any(ref.matches(n, type_of_number(n)) for n in analysis.numbers)
+            and not corpus.mentions_ref(ref))
+        self.agencies = find_agencies(analysis.text)
+        self.extractor = extractor_for(analysis.kind)
         #: documents the knowledge base holds that the question names, and how to spot them
         self.named_docs: set[str] = set()
         for number in analysis.numbers:
@@ -74,6 +89,28 @@ class Verifier:
             failed.append(Constraint.DOCUMENT)
         if not self._index_ok(candidate):
             failed.append(Constraint.INDEX)
+        if not self._agency_ok(candidate):
+            failed.append(Constraint.AGENCY)
+        if not self._shape_ok(candidate):
+            failed.append(Constraint.SHAPE)
+        return Verdict(tuple(failed))
+
+    def check_document(self, doc: Document) -> Verdict:
+        """The constraints an answer read from a document's metadata (who signed it, who
+        issued it) must meet: it is a document of the year, place and number asked."""
+        failed = []
+        if self.unknown:
+            failed.append(Constraint.UNKNOWN_DOCUMENT)
+        year = self.analysis.year
+        if year is not None and doc.meta.year != year and year not in stated_years(
+                doc.meta.title) and not doc.meta.date.startswith(str(year)):
+            failed.append(Constraint.YEAR)
+        if self.analysis.places and not any(same_place(asked, p)
+                                            for asked in self.analysis.places
+                                            for p in doc.meta.places):
+            failed.append(Constraint.PLACE)
+        if self.named_docs and doc.id not in self.named_docs:
+            failed.append(Constraint.DOCUMENT)
         return Verdict(tuple(failed))
 
     # -- the constraints --------------------------------------------------------------------
@@ -102,13 +139,14 @@ class Verifier:
         return year in years_of(cand.chunk.heading + "\n" + cand.chunk.text)
 
     def _place_ok(self, cand: Candidate) -> bool:
-        """The document is about the province asked (or one merged into it in 2025), or is
-        national; a document about many provinces must name it where the answer is read."""
+        """The document is about the province asked (or one merged into it in 2025); a
+        document about many provinces must name it where the answer is read. A document that
+        names no province does not answer a question about one."""
         if not self.analysis.places:
             return True
         doc = self.corpus.document(cand.doc_id)
         if doc is None or not doc.meta.places:
-            return True
+            return False
         if not any(same_place(asked, p) for asked in self.analysis.places
                    for p in doc.meta.places):
             return False
@@ -140,3 +178,23 @@ class Verifier:
             if named:
                 return bool(named & asked)
         return bool(asked & set(self.corpus.features(cand.doc_id).indices))
+
+    def _agency_ok(self, cand: Candidate) -> bool:
+        """A question about a ministry or department ("Sở Y tế Lâm Đồng …", "Bộ Tư pháp …")
+        is not answered by a sentence about another one of the same kind, unless its passage
+        names the one asked; a sentence that names none must come from a document that does."""
+        if not self.agencies:
+            return True
+        nouns = {a.split()[0] for a in self.agencies}
+        named = [a for a in find_agencies(cand.text) if a.split()[0] in nouns]
+        if named:
+            return bool(set(named) & set(self.agencies)) or bool(
+                set(find_agencies(cand.chunk.text)) & set(self.agencies))
+        return bool(set(self.corpus.features(cand.doc_id).agencies) & set(self.agencies))
+
+    def _shape_ok(self, cand: Candidate) -> bool:
+        """Some answers have a shape without which the sentence cannot be one: a số hiệu, a
+        date, a figure, a person or title."""
+        if self.analysis.kind not in SHAPED:
+            return True
+        return self.extractor.fit(self.analysis, cand.text) != 0

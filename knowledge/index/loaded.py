@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from knowledge.index.store import IndexData
-from knowledge.lexicon.doc_numbers import number_key
+from knowledge.lexicon.doc_numbers import DocumentRef, number_key
 from knowledge.retrieval.ann import build_dense_index
 from knowledge.schema import Chunk, Document, DocumentFeatures
 
@@ -34,6 +34,7 @@ class LoadedIndex:
         self._chunk_rows = {c.id: row for row, c in enumerate(data.chunks)}
         self._own: dict[str, list[str]] = {}
         self._mentioned: set[str] = set()
+        self._refs: dict[int, set[str]] = {}  # number → mentions ("Chỉ thị|23|")
         for doc_id, stored in data.documents.items():
             own = number_key(stored.document.meta.number)
             if own:
@@ -41,6 +42,8 @@ class LoadedIndex:
                 self._mentioned.add(own)
             self._mentioned.update(number_key(n) for n in stored.features.numbers)
             self._mentioned.update(number_key(n) for n in stored.document.meta.references)
+            for key in stored.features.refs:
+                self._refs.setdefault(int(key.split("|")[1]), set()).add(key)
         #: answers over several documents, built on first use (knowledge.answering.aggregate)
         self.aggregate = None
 
@@ -64,6 +67,9 @@ class LoadedIndex:
 
     def documents_numbered(self, number: str) -> list[str]:
         return list(self._own.get(number_key(number), ()))
+
+    def mentions_ref(self, ref: DocumentRef) -> bool:
+        return any(ref.matches_key(key) for key in self._refs.get(ref.number, ()))
 
     def mentions_number(self, number: str) -> bool:
         key = number_key(number)

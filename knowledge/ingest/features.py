@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
+from knowledge.lexicon.agencies import find_agencies
 from knowledge.lexicon.dates import years_in
-from knowledge.lexicon.doc_numbers import find_numbers
+from knowledge.lexicon.doc_numbers import DocumentRef, document_refs, find_numbers
 from knowledge.lexicon.indices import find_indices
 from knowledge.schema import Document, DocumentFeatures
 from knowledge.text.vietnamese import fold_diacritics
@@ -22,8 +23,9 @@ def is_cchc_topic(text: str) -> bool:
 
 
 def document_features(doc: Document) -> DocumentFeatures:
-    """Years (ranges expanded, its own year included), số hiệu mentioned, indices named, and
-    whether it is about administrative reform.
+    """Years (ranges expanded, its own year included), số hiệu mentioned, documents named by
+    type and number, indices and departments named, and whether it is about administrative
+    reform.
 
     >>> from knowledge.schema import DocumentMeta
     >>> f = document_features(Document("a", "Kế hoạch CCHC giai đoạn 2016-2018 (PAR INDEX)",
@@ -35,5 +37,12 @@ def document_features(doc: Document) -> DocumentFeatures:
     years = years_in(head)
     if doc.meta.year:
         years.add(doc.meta.year)
-    return DocumentFeatures(tuple(sorted(years)), tuple(find_numbers(doc.text)),
-                            find_indices(head), is_cchc_topic(head[:TOPIC_WINDOW]))
+    numbers = find_numbers(head)
+    refs = {ref.key for ref in document_refs(head)}
+    for number in [*numbers, doc.meta.number]:
+        ref = DocumentRef.of_number(number) if number else None
+        if ref is not None:
+            refs.add(ref.key)
+    return DocumentFeatures(tuple(sorted(years)), tuple(numbers), find_indices(head),
+                            is_cchc_topic(head[:TOPIC_WINDOW]), tuple(sorted(refs)),
+                            find_agencies(head))

@@ -28,6 +28,7 @@ from knowledge.ingest.formats import docx, html, jsonl, pdf, text
 from knowledge.ingest.formats.base import Extracted, LoadError
 from knowledge.ingest.formats.text import split_header
 from knowledge.ingest.metadata import extract_metadata
+from knowledge.lexicon.doc_types import canonical_type
 from knowledge.schema import Document, DocumentMeta
 from knowledge.text.normalize import clean_text
 
@@ -124,8 +125,8 @@ def _meta_from_fields(fields: dict) -> DocumentMeta:
         data["source"] = data.pop("url")
     if isinstance(data.get("places"), str):
         data["places"] = [p.strip() for p in data["places"].split(",") if p.strip()]
-    if data.get("doc_type") == "tin_tuc":
-        data["doc_type"] = "Tin tức"
+    if data.get("doc_type"):
+        data["doc_type"] = canonical_type(str(data["doc_type"]))
     return DocumentMeta.from_dict(data)
 
 

@@ -117,7 +117,8 @@ def extract_metadata(text: str, title: str = "") -> DocumentMeta:
         else:
             issued = dates[0][1].isoformat()
 
-    places = tuple(dict.fromkeys(p.province for p in find_places(text)))
+    # the title too: a news article often names its province only there
+    places = tuple(dict.fromkeys(p.province for p in find_places(title + "\n" + text)))
     issuer = _issuer(text, places)
     signer, signer_title = find_signature(text)
     signer_match = None if signer else _SIGNER.search(text)

@@ -74,6 +74,29 @@ class DocumentRef:
     number: int
     year: int | None = None
 
+    @property
+    def key(self) -> str:
+        """``"Chỉ thị|23|"``, ``"Nghị định|9|2019"``: how a mention is stored."""
+        return f"{self.doc_type}|{self.number}|{self.year or ''}"
+
+    @classmethod
+    def of_number(cls, number: str) -> DocumentRef | None:
+        """The reference a full số hiệu makes: ``"09/2019/NĐ-CP"`` → (Nghị định, 9, 2019)."""
+        m = re.match(rf"\s*(\d{{1,5}})[a-z]?(?:/({YEAR}))?\b", number)
+        if not m:
+            return None
+        return cls(type_of_number(number), int(m.group(1)),
+                   int(m.group(2)) if m.group(2) else None)
+
+    def matches_key(self, key: str) -> bool:
+        """Does a stored mention (:attr:`key`) denote this document?"""
+        doc_type, number, year = key.split("|")
+        if int(number) != self.number:
+            return False
+        if self.year is not None and year and int(year) != self.year:
+            return False
+        return not (self.doc_type and doc_type and doc_type != self.doc_type)
+
     def matches(self, number: str, doc_type: str = "") -> bool:
         """Does a full số hiệu (``"09/2019/NĐ-CP"``) denote this document?"""
         m = re.match(rf"\s*(\d{{1,5}})[a-z]?(?:/({YEAR}))?\b", number)

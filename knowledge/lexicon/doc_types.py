@@ -69,6 +69,19 @@ def type_opening(head: str) -> str:
     return next(t for t in TYPE_WORDS if t.lower() == word)
 
 
+def canonical_type(value: str) -> str:
+    """A loại văn bản as a header or a bulk file writes it ("cong_van", "Quyet dinh",
+    "tin_tuc") → its name ("Công văn", "Quyết định", "Tin tức"); unknown values unchanged.
+
+    >>> canonical_type("cong_van"), canonical_type("tin_tuc"), canonical_type("Biên bản")
+    ('Công văn', 'Tin tức', 'Biên bản')
+    """
+    folded = fold_diacritics(value).lower().replace("_", " ").strip()
+    if folded == "tin tuc":
+        return NEWS
+    return next((t.name for t in DOC_TYPES if t.folded == folded), value.strip())
+
+
 def is_news(doc_type: str) -> bool:
     """A news article (or an untyped page): its numbers and dates are not its own."""
     return fold_diacritics(doc_type).lower().replace("_", " ") in ("tin tuc", "")
