@@ -18,19 +18,20 @@ from pathlib import Path
 
 from knowledge.answering.question import QuestionAnalysis
 from knowledge.answering.scoring import Scored, specific_evidence_missing
-from knowledge.lexicon.dates import years_in
+from knowledge.lexicon.dates import stated_years, years_in
 
 MODEL_FILE = Path(__file__).with_name("decision_model.json")
 
 #: every feature the model may use, computed by :func:`features`
 FEATURES = ("score", "coverage", "focus", "fit", "dense", "margin", "heuristic", "rank",
-            "named", "missing", "year_in_sentence", "form")
+            "named", "missing", "year_in_sentence", "year_conflict", "form")
 
 
 def features(analysis: QuestionAnalysis, best: Scored, runner_up: Scored | None,
              heuristic: float) -> dict[str, float]:
     """The decision's inputs for the chosen candidate."""
     year = analysis.year
+    said = stated_years(best.candidate.text) if year is not None else set()
     return {
         "score": best.score,
         "coverage": best.coverage,
@@ -43,6 +44,8 @@ def features(analysis: QuestionAnalysis, best: Scored, runner_up: Scored | None,
         "named": float(best.named),
         "missing": float(specific_evidence_missing(analysis, best.candidate.text)),
         "year_in_sentence": float(year is not None and year in years_in(best.candidate.text)),
+        # the sentence speaks of other years only (a comparison, or another year's facts)
+        "year_conflict": float(bool(said) and year not in said),
         "form": best.form,
     }
 

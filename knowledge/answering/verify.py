@@ -16,7 +16,7 @@ from knowledge.answering.question import QuestionAnalysis
 from knowledge.lexicon.agencies import find_agencies
 from knowledge.lexicon.dates import stated_years, years_in
 from knowledge.lexicon.doc_numbers import find_numbers, number_key, type_of_number
-from knowledge.lexicon.doc_types import is_news
+from knowledge.lexicon.doc_types import is_news, is_programme
 from knowledge.lexicon.indices import find_indices
 from knowledge.lexicon.places import find_places, same_place
 from knowledge.schema import AnswerKind, Document
@@ -63,7 +63,7 @@ class Verifier:
             f"{ref.doc_type or 'văn bản'} số {ref.number}" + (f"/{ref.year}" if ref.year else "")
             for ref in analysis.refs
             if not any(ref.matches(n, type_of_number(n)) for n in analysis.numbers)
-            and not corpus.mentions_ref(ref))
+            and not is_programme(ref.doc_type) and not corpus.mentions_ref(ref))
         self.agencies = find_agencies(analysis.text)
         self.extractor = extractor_for(analysis.kind)
         #: documents the knowledge base holds that the question names, and how to spot them
@@ -115,10 +115,10 @@ class Verifier:
 
     # -- the constraints --------------------------------------------------------------------
     def _year_ok(self, cand: Candidate) -> bool:
-        """The year asked is the one the sentence speaks of (a period containing it will do);
-        a sentence about another year never answers. A sentence that names no year speaks of
-        its document's (its title, its year) or — for questions about what a passage says —
-        its passage's. A question about a document itself ("kế hoạch năm 2019 số mấy?") needs
+        """The year asked is the one the sentence speaks of (a period containing it will do),
+        or its document's (its title, its year), or — for questions about what a passage says
+        — its passage's (a sentence may name another year only to compare: "tăng 5 so với
+        năm 2019"). A question about a document itself ("kế hoạch năm 2019 số mấy?") needs
         the document's own year. Years inside dates and số hiệu ("ngày 14/01/2021",
         "09/2019/NĐ-CP") say when something was issued: they count only for "when" questions.
         """
@@ -126,9 +126,8 @@ class Verifier:
         if year is None:
             return True
         years_of = years_in if self.analysis.kind is AnswerKind.DATE else stated_years
-        said = years_of(cand.text)
-        if said:
-            return year in said
+        if year in years_of(cand.text):
+            return True
         doc = self.corpus.document(cand.doc_id)
         if doc is None:
             return False

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from knowledge.ingest.formats import docx, html, jsonl, pdf, text
 from knowledge.ingest.formats.base import Extracted, LoadError
 from knowledge.ingest.formats.text import split_header
-from knowledge.ingest.metadata import extract_metadata
+from knowledge.ingest.metadata import extract_metadata, places_from_source
 from knowledge.lexicon.doc_types import canonical_type
 from knowledge.schema import Document, DocumentMeta
 from knowledge.text.normalize import clean_text
@@ -137,7 +137,11 @@ def make_document(doc_id: str, text: str, fields: dict | None = None) -> Documen
         raise LoadError("the document has no text")
     explicit = _meta_from_fields(fields or {})
     extracted = extract_metadata(text, explicit.title)
-    return Document(id=doc_id, text=text, meta=explicit.merged_over(extracted))
+    meta = explicit.merged_over(extracted)
+    portal = places_from_source(meta.source)
+    if portal and not explicit.places:  # a provincial portal is about its province
+        meta = replace(meta, places=tuple(dict.fromkeys(portal + meta.places)))
+    return Document(id=doc_id, text=text, meta=meta)
 
 
 def load_text_file(file: Path, doc_id: str) -> Document:

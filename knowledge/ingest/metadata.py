@@ -7,6 +7,7 @@ Explicit metadata (a header or jsonl fields) always wins; see ``DocumentMeta.mer
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from knowledge.lexicon.dates import YEAR_PHRASE_RE, YEAR_RE, parse_dates
 from knowledge.lexicon.doc_numbers import NUMBER_RE, find_numbers, type_of_number
@@ -130,6 +131,19 @@ def extract_metadata(text: str, title: str = "") -> DocumentMeta:
         title=title, number=number, doc_type=doc_type, date=issued, issuer=issuer,
         signer=signer, signer_title=signer_title, places=places, year=year, references=references,
     )
+
+
+def places_from_source(source: str) -> tuple[str, ...]:
+    """Provinces a web address names in its host: a provincial portal is about its province
+    (``https://cchc.khanhhoa.gov.vn/…`` → Khánh Hòa, ``cchc.baria-vungtau.gov.vn`` → Bà Rịa -
+    Vũng Tàu).
+
+    >>> places_from_source("https://cchc.khanhhoa.gov.vn/vi/viec-can-lam-ngay")
+    ('Khánh Hòa',)
+    """
+    host = urlsplit(source).hostname or "" if source.startswith(("http://", "https://")) else ""
+    labels = " ".join(host.replace("-", " ").split("."))
+    return tuple(dict.fromkeys(p.province for p in find_places(labels)))
 
 
 def _first_line(text: str) -> str:

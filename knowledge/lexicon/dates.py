@@ -108,12 +108,26 @@ def parse_dates(text: str) -> list[tuple[int, date]]:
     return sorted(out)
 
 
+#: a year that is part of a document's number ("Nghị định 61/2018", "09/2019/NĐ-CP")
+_NUMBERED_YEAR = re.compile(rf"\b\d{{1,5}}\s*/\s*{YEAR}(?:/[\wĐđ-]+)?")
+
+
+def without_numbered_years(text: str) -> str:
+    """``text`` without the years that belong to document numbers ("Trước Nghị định
+    61/2018, …" does not ask about 2018)."""
+    return _NUMBERED_YEAR.sub(" ", text)
+
+
 def asked_year(question: str, today: date) -> tuple[int | None, bool]:
     """The year a question asks about, and whether it was relative ("năm nay" → today's).
+    A year inside a document's number is not asked about.
 
     >>> asked_year("Năm ngoái kiểm tra bao nhiêu đơn vị?", date(2019, 5, 1))
     (2018, True)
+    >>> asked_year("Trước Nghị định 61/2018, quy chế một cửa theo văn bản nào?", date(2019, 5, 1))
+    (None, False)
     """
+    question = without_numbered_years(question)
     m = YEAR_RE.search(question)
     if m:
         return int(m.group(1)), False
@@ -125,8 +139,9 @@ def asked_year(question: str, today: date) -> tuple[int | None, bool]:
 
 
 def asked_years(question: str) -> tuple[int, ...]:
-    """Every year a question names, in order, each once ("so với năm 2016, năm 2018 …")."""
-    return tuple(dict.fromkeys(int(y) for y in YEAR_RE.findall(question)))
+    """Every year a question names, in order, each once ("so với năm 2016, năm 2018 …"),
+    but not those inside document numbers."""
+    return tuple(dict.fromkeys(int(y) for y in YEAR_RE.findall(without_numbered_years(question))))
 
 
 def asked_quarter(question: str, today: date) -> tuple[int | None, int | None]:

@@ -82,6 +82,15 @@ def canonical_type(value: str) -> str:
     return next((t.name for t in DOC_TYPES if t.folded == folded), value.strip())
 
 
+#: kinds whose number is often a name ("Đề án 30", "Chương trình 135"), not a số hiệu
+PROGRAMMES = frozenset({"Đề án", "Chương trình"})
+
+
+def is_programme(doc_type: str) -> bool:
+    """A programme or scheme, named by a number that is not its số hiệu."""
+    return doc_type in PROGRAMMES
+
+
 def is_news(doc_type: str) -> bool:
     """A news article (or an untyped page): its numbers and dates are not its own."""
     return fold_diacritics(doc_type).lower().replace("_", " ") in ("tin tuc", "")

@@ -7,21 +7,22 @@ from knowledge.answering.followup import (
     describe_document,
     rewrite_follow_up,
 )
-from knowledge.answering.question import QuestionKind, analyze, classify
+from knowledge.answering.question import analyze, classify
 from knowledge.answering.reply import render_reply
 from knowledge.base import KnowledgeBase
+from knowledge.schema import AnswerKind
 
 UNITS = ["Lao động – Thương binh và Xã hội", "Ngoại vụ", "Tài chính", "Xây dựng",
          "Văn hóa và Thể thao", "Ban Dân tộc", "Ba Đồn", "Tuyên Hóa", "Quảng Trạch", "Quảng Ninh"]
 
 
 @pytest.mark.parametrize("question,kind", [
-    ("Năm 2018 kiểm tra CCHC tại những đơn vị nào?", QuestionKind.LIST),
-    ("Mục tiêu cắt giảm báo cáo định kỳ là bao nhiêu?", QuestionKind.NUMBER),
-    ("Ai ký quyết định này?", QuestionKind.PERSON),
-    ("Thời gian kiểm tra khi nào?", QuestionKind.DATE),
-    ("Kế hoạch số mấy?", QuestionKind.DOC_NUMBER),
-    ("bao nhieu don vi duoc kiem tra", QuestionKind.COUNT),
+    ("Năm 2018 kiểm tra CCHC tại những đơn vị nào?", AnswerKind.LIST),
+    ("Mục tiêu cắt giảm báo cáo định kỳ là bao nhiêu?", AnswerKind.NUMBER),
+    ("Ai ký quyết định này?", AnswerKind.PERSON),
+    ("Thời gian kiểm tra khi nào?", AnswerKind.DATE),
+    ("Kế hoạch số mấy?", AnswerKind.DOC_NUMBER),
+    ("bao nhieu don vi duoc kiem tra", AnswerKind.COUNT),
 ])
 def test_classify(question, kind):
     assert classify(question) is kind

@@ -4,6 +4,8 @@ the knowledge base holds it."""
 
 from __future__ import annotations
 
+import re
+
 from knowledge.answering.corpus import Corpus
 from knowledge.answering.extractors.base import Extraction, Extractor, clean
 from knowledge.answering.question import QuestionAnalysis
@@ -37,6 +39,8 @@ class DocNumberExtractor(Extractor):
             if not when and source is not None and len(source.meta.date) == 10:
                 when = f" ngày {vn_date(source.meta.date)}"
             head = f"{type_of_number(number) or 'Văn bản'} số {number}{when}"
+            if not when and doc is not None:
+                head = full_mention(number, doc.text) or head
             text = sentence if sentence.startswith(head) else f"{head}. {sentence}"
             return Extraction(text, source)
         own = doc.meta.number if doc is not None else ""
@@ -46,6 +50,34 @@ class DocNumberExtractor(Extractor):
             when = f" ngày {vn_date(doc.meta.date)}" if len(doc.meta.date) == 10 else ""
             return Extraction(f"{kind_name} số {own}{when}. {sentence}")
         return Extraction(clean(sentence))
+
+
+_MENTION_END = re.compile(r"[;.\n]|,\s+(?=[A-ZĐ])")
+_DATE_AFTER = re.compile(r"^\s*,?\s*(?:ngày\s+)?(?:\d{1,2}\s*[/.-]\s*\d{1,2}\s*[/.-]\s*\d{4}"
+                         r"|\d{1,2}\s+tháng\s+\d{1,2}\s+năm\s+\d{4})", re.IGNORECASE)
+
+
+def full_mention(number: str, text: str, limit: int = 200) -> str:
+    """The first place ``text`` names ``number`` with its date, as a reference: "Nghị định số
+    61/2018/NĐ-CP ngày 23/4/2018 của Chính phủ về thực hiện cơ chế một cửa …" ("" when the
+    text never dates it).
+
+    >>> full_mention("61/2018/NĐ-CP", "Căn cứ Nghị định số 61/2018/NĐ-CP ngày 23/4/2018 của "
+    ...              "Chính phủ về cơ chế một cửa; Theo đề nghị …")
+    'Nghị định số 61/2018/NĐ-CP ngày 23/4/2018 của Chính phủ về cơ chế một cửa'
+    """
+    start = 0
+    while (at := text.find(number, start)) >= 0:
+        start = at + len(number)
+        dates = [d for pos, d in parse_dates(text[start:start + 40]) if pos <= 25]
+        if not dates:
+            continue
+        end = _MENTION_END.search(text, start + 10, start + limit)
+        tail = " ".join(text[start:end.start() if end else start + limit].split())
+        tail = _DATE_AFTER.sub(f" ngày {vn_date(dates[0].isoformat())}", tail, count=1)
+        kind = type_of_number(number) or "Văn bản"
+        return f"{kind} số {number}{tail}".strip()
+    return ""
 
 
 def numbered_document(number: str, corpus: Corpus) -> Document | None:
