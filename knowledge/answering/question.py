@@ -14,7 +14,13 @@ from datetime import date
 
 from knowledge.lexicon.agencies import FOLDED_DUTIES
 from knowledge.lexicon.dates import asked_quarter, asked_year, asked_years
-from knowledge.lexicon.doc_numbers import DocumentRef, document_refs, find_numbers
+from knowledge.lexicon.doc_numbers import (
+    DocumentRef,
+    document_refs,
+    find_numbers,
+    number_key,
+    type_of_number,
+)
 from knowledge.lexicon.doc_types import FOLDED_TYPE_NAMES
 from knowledge.lexicon.indices import find_indices
 from knowledge.lexicon.places import find_places
@@ -150,10 +156,9 @@ class QuestionAnalysis:
 
     def names_number(self, number: str) -> bool:
         """Is ``number`` (a full số hiệu) one the question itself names?"""
-        from knowledge.lexicon.doc_numbers import type_of_number
-
-        return number in self.numbers or any(ref.matches(number, type_of_number(number))
-                                             for ref in self.refs)
+        key = number_key(number)
+        return any(key == number_key(n) for n in self.numbers) or any(
+            ref.matches(number, type_of_number(number)) for ref in self.refs)
 
 
 def classify(question: str) -> AnswerKind:
@@ -211,6 +216,11 @@ def wanted_doc_type(folded: str) -> str:
     return best
 
 
+def question_numbers(question: str) -> list[str]:
+    """The số hiệu a question names — also typed in lower case on a phone ("76/2025/nq-hdnd")."""
+    return find_numbers(question) or find_numbers(question.upper())
+
+
 def analyze(question: str, today: date | None = None, with_parts: bool = True
             ) -> QuestionAnalysis:
     """Parse a question once: kind, year (absolute or relative to ``today``), quarter, places,
@@ -235,7 +245,7 @@ def analyze(question: str, today: date | None = None, with_parts: bool = True
         text=question, folded=folded, marked=has_diacritics(question), kind=kind, year=year,
         year_is_relative=relative, years=asked_years(question), quarter=quarter,
         quarter_year=quarter_year, places=places, counted=counted, measure=measure,
-        refs=document_refs(question), numbers=tuple(find_numbers(question)),
+        refs=document_refs(question), numbers=tuple(question_numbers(question)),
         doc_type=wanted_doc_type(folded) if kind is AnswerKind.DOC_NUMBER else "",
         indices=find_indices(question), cchc=bool(_CCHC.search(folded)), parts=parts,
         subquestions=tuple(analyze(p, today, with_parts=False) for p in parts))

@@ -76,6 +76,9 @@ class Verifier:
                 if own and any(ref.matches(own, type_of_number(own)) for ref in analysis.refs):
                     self.named_docs.add(doc.id)
         self._named_keys = {number_key(n) for n in analysis.numbers}
+        #: documents named by type and number (a programme's number is a name: "Đề án 06")
+        self._refs = tuple(r for r in analysis.refs if not is_programme(r.doc_type))
+        self._names_documents = bool(analysis.numbers or self._refs)
 
     def check(self, candidate: Candidate) -> Verdict:
         failed = []
@@ -109,7 +112,7 @@ class Verifier:
                                             for asked in self.analysis.places
                                             for p in doc.meta.places):
             failed.append(Constraint.PLACE)
-        if self.named_docs and doc.id not in self.named_docs:
+        if self._names_documents and doc.id not in self.named_docs:
             failed.append(Constraint.DOCUMENT)
         return Verdict(tuple(failed))
 
@@ -155,14 +158,14 @@ class Verifier:
         return any(same_place(asked, p) for asked in self.analysis.places for p in nearby)
 
     def _document_ok(self, cand: Candidate) -> bool:
-        """A question naming a document the knowledge base holds is answered from that
-        document, or from a sentence that names it."""
-        if not self.named_docs or cand.doc_id in self.named_docs:
+        """A question naming a document is answered from that document when the knowledge
+        base holds it, or from a sentence that names it."""
+        if not self._names_documents or cand.doc_id in self.named_docs:
             return True
         keys = {number_key(n) for n in find_numbers(cand.text)}
         if keys & self._named_keys:
             return True
-        return any(ref.matches(n, type_of_number(n)) for ref in self.analysis.refs
+        return any(ref.matches(n, type_of_number(n)) for ref in self._refs
                    for n in find_numbers(cand.text))
 
     def _index_ok(self, cand: Candidate) -> bool:

@@ -8,13 +8,21 @@ from datetime import date
 import pytest
 
 from knowledge.answering.aggregate import AggregateAnswerer, AggregateKind, detect
+from knowledge.answering.question import analyze
 from knowledge.answering.reply import render_reply
 from knowledge.ingest.facts import DocumentFacts, extract_facts, parse_units
 from knowledge.ingest.loaders import load_paths
 from knowledge.lexicon.dates import find_period
 from tests.conftest import FIXTURES, SEEDS
+from tests.kb.memory_corpus import MemoryCorpus
 
 TODAY = date(2026, 11, 22)
+
+
+def _aggregate(docs, facts):
+    """``answer(question)`` over ``docs`` and their facts, as the knowledge base asks it."""
+    answerer = AggregateAnswerer(MemoryCorpus(docs.values()), facts)
+    return lambda question: answerer.answer(analyze(question, TODAY))
 
 
 @pytest.fixture(scope="module")
@@ -115,12 +123,12 @@ def test_facts_round_trip_through_json(seed_facts):
     ("Năm 2016 ở Quảng Bình kiểm tra những đơn vị nào?", AggregateKind.INSPECTED_ELSEWHERE),
 ])
 def test_detect(question, kind):
-    asked = detect(question, TODAY)
+    asked = detect(analyze(question, TODAY))
     assert (asked.kind if asked else None) == kind
 
 
 def test_plans_of_a_year_come_from_several_documents(seeds, seed_facts):
-    answer = AggregateAnswerer(seeds, seed_facts, TODAY).answer(
+    answer = _aggregate(seeds, seed_facts)(
         "Năm 2018 có những kế hoạch CCHC nào?")
     assert not answer.declined and answer.kind == "aggregate"
     assert "Kế hoạch Kiểm tra công tác cải cách hành chính (CCHC) năm 2018" in answer.text
@@ -131,7 +139,7 @@ def test_plans_of_a_year_come_from_several_documents(seeds, seed_facts):
 
 
 def test_inspections_compared_across_years_and_places(seeds, seed_facts):
-    answer = AggregateAnswerer(seeds, seed_facts, TODAY).answer(
+    answer = _aggregate(seeds, seed_facts)(
         "So với năm 2016, năm 2018 kiểm tra bao nhiêu đơn vị?")
     first = answer.text.split("\n")[0]
     assert first == "Năm 2018 kiểm tra 10 đơn vị, ít hơn năm 2016 (17 đơn vị) 7 đơn vị."
@@ -140,28 +148,28 @@ def test_inspections_compared_across_years_and_places(seeds, seed_facts):
 
 
 def test_due_in_a_quarter(seeds, seed_facts):
-    answer = AggregateAnswerer(seeds, seed_facts, TODAY).answer(
+    answer = _aggregate(seeds, seed_facts)(
         "Những việc nào phải xong trong quý II?")
     assert "kiểm tra 10 đơn vị" in answer.text and "quý II và III/2018" in answer.text
     assert answer.citations[0].number == "1331/QĐ-UBND"
 
 
 def test_this_quarter_without_facts_says_so_and_offers_the_latest_year(seeds, seed_facts):
-    answer = AggregateAnswerer(seeds, seed_facts, TODAY).answer(
+    answer = _aggregate(seeds, seed_facts)(
         "Quý này phải làm những việc gì?")
     assert answer.declined
     assert "quý IV" in answer.text and "2026" in answer.text and "năm 2018" in answer.text
 
 
 def test_this_year_plans_are_never_another_years(seeds, seed_facts):
-    answer = AggregateAnswerer(seeds, seed_facts, TODAY).answer(
+    answer = _aggregate(seeds, seed_facts)(
         "Năm nay có những kế hoạch CCHC nào?")
     assert answer.declined and "2026" in answer.text and "năm 2018" in answer.text
 
 
 def test_a_directive_answers_what_is_due(directive):
     docs = {directive.id: directive}
-    answer = AggregateAnswerer(docs, {directive.id: extract_facts(directive)}, TODAY).answer(
+    answer = _aggregate(docs, {directive.id: extract_facts(directive)})(
         "Những việc nào phải hoàn thành trong quý IV năm 2025?")
     lines = answer.text.split("\n")
     assert lines[0].endswith("(3):")
@@ -178,7 +186,7 @@ def test_knowledge_base_answers_aggregates_from_stored_facts(seed_kb):
 
 
 def test_an_answer_from_several_documents_lists_every_source(seeds, seed_facts):
-    answer = AggregateAnswerer(seeds, seed_facts, TODAY).answer(
+    answer = _aggregate(seeds, seed_facts)(
         "So với năm 2016, năm 2018 kiểm tra bao nhiêu đơn vị?")
     reply = render_reply(answer, document_url_base="http://127.0.0.1:8080")
     sources = reply.split("\nNguồn:\n", 1)[1].splitlines()
@@ -189,14 +197,15 @@ def test_an_answer_from_several_documents_lists_every_source(seeds, seed_facts):
 
 
 def test_a_year_held_only_for_another_place_is_said_so(seeds, seed_facts):
-    agg = AggregateAnswerer(seeds, seed_facts, TODAY)
-    answer = agg.answer("Năm 2016 tỉnh Quảng Bình kiểm tra công tác cải cách hành chính tại "
-                        "những đơn vị nào?")
+    agg = _aggregate(seeds, seed_facts)
+    answer = agg("Năm 2016 tỉnh Quảng Bình kiểm tra công tác cải cách hành chính tại "
+                 "những đơn vị nào?")
+    assert answer.declined  # related facts are offered, the asked ones are not there
     assert answer.text.startswith("Các văn bản hiện có không nêu việc kiểm tra năm 2016 ở "
                                   "Quảng Bình.")
     assert "Bạc Liêu" in answer.text and "5 sở, ngành; 4 huyện" in answer.text
     assert "15 sở, ngành" not in answer.text  # a "thanh tra", not a "kiểm tra"
     assert answer.citations[0].doc_id == "001_333fcd91c9346b67.txt"
     # the year and place the documents do hold: the passage answerer answers
-    assert agg.answer("Năm 2018 tỉnh Quảng Bình kiểm tra CCHC tại những đơn vị nào?") is None
-    assert agg.answer("Năm 2016 kiểm tra CCHC tại những đơn vị nào?") is None
+    assert agg("Năm 2018 tỉnh Quảng Bình kiểm tra CCHC tại những đơn vị nào?") is None
+    assert agg("Năm 2016 kiểm tra CCHC tại những đơn vị nào?") is None
