@@ -15,7 +15,12 @@ from knowledge.answering.extractors import extractor_for
 from knowledge.answering.question import QuestionAnalysis
 from knowledge.lexicon.agencies import find_agencies
 from knowledge.lexicon.dates import stated_years, years_in
-from knowledge.lexicon.doc_numbers import find_numbers, number_key, type_of_number
+from knowledge.lexicon.doc_numbers import (
+    document_refs,
+    find_numbers,
+    number_key,
+    type_of_number,
+)
 from knowledge.lexicon.doc_types import is_news, is_programme
 from knowledge.lexicon.indices import find_indices
 from knowledge.lexicon.places import find_places, same_place
@@ -165,8 +170,11 @@ class Verifier:
         keys = {number_key(n) for n in find_numbers(cand.text)}
         if keys & self._named_keys:
             return True
-        return any(ref.matches(n, type_of_number(n)) for ref in self._refs
-                   for n in find_numbers(cand.text))
+        if any(ref.matches(n, type_of_number(n)) for ref in self._refs
+               for n in find_numbers(cand.text)):
+            return True
+        mentioned = [m.key for m in document_refs(cand.text)]
+        return any(ref.matches_key(key) for ref in self._refs for key in mentioned)
 
     def _index_ok(self, cand: Candidate) -> bool:
         """A question about an index (PAR INDEX, SIPAS, PAPI…) is answered from a sentence
