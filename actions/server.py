@@ -149,10 +149,14 @@ def warm_up() -> None:
     """Load the knowledge base and answer one question, outside any conversation. A missing
     or broken index is logged, not fatal: the actions then apologise to users."""
     from actions.knowledge_client import get_knowledge_base
+    from knowledge.store import IndexError_
 
     try:
         get_knowledge_base().ask(WARMUP_QUESTION)
         logger.info("knowledge base loaded")
+    except IndexError_ as exc:
+        logger.error("knowledge base not loaded at start-up (%s); questions will be answered "
+                     "with an apology until an index is there", exc)
     except Exception:
         logger.exception("knowledge base not loaded at start-up; questions will be answered "
                          "with an apology until it loads")
