@@ -31,7 +31,11 @@ shell: ## chat with the running assistant in this terminal
 test: setup ## run every test (unit, Rasa data validation, end to end through real servers)
 	@bash scripts/test.sh
 
+test-scale: setup ## only the scaled-out form: PostgreSQL, Redis, nginx, 2 Rasa + 2 action servers
+	@bash scripts/system-packages.sh
+	@.venv/kb/bin/python -m pytest -p no:cacheprovider tests/service tests/e2e/test_scale_out.py
+
 lint: setup ## ruff
 	@.venv/kb/bin/ruff check knowledge actions bot benchmarks console tests scripts deploy
 
-.PHONY: help setup index train run stop shell test lint user
+.PHONY: help setup index train run stop shell test test-scale lint user

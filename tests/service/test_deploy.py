@@ -134,3 +134,13 @@ def test_rendered_tls_configuration_is_accepted(tmp_path):
 def test_render_refuses_incomplete_commands(args, message):
     done = _render(*args)
     assert done.returncode != 0 and message in done.stderr
+
+
+def test_the_example_configuration_is_what_render_makes():
+    command = re.search(r"python3 deploy/nginx/render\.py (.*?)\n\s*\| sudo tee",
+                        (DEPLOY / "README.md").read_text(), re.S).group(1)
+    args = shlex.split(command.replace("\\\n", " ").rstrip(" \\"))
+    done = _render(*args)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (DEPLOY / "nginx" / "cchc.conf.example").read_text(), (
+        "regenerate deploy/nginx/cchc.conf.example with the command of deploy/README.md")
