@@ -221,7 +221,7 @@ class StackSettings:
     log_dir: Path = ROOT / "var" / "logs"
     credentials: str = "bot/credentials.yml"
     endpoints: str = "bot/endpoints.yml"
-    ready_timeout: float = 300.0
+    ready_timeout: float = 600.0
     stop_timeout: float = 20.0
     backoff: Backoff = field(default_factory=Backoff)
 
@@ -246,7 +246,7 @@ class StackSettings:
             log_dir=Path(env.get("LOG_DIR", ROOT / "var" / "logs")),
             credentials=env.get("RASA_CREDENTIALS", "bot/credentials.yml"),
             endpoints=env.get("RASA_ENDPOINTS", "bot/endpoints.yml"),
-            ready_timeout=float(env.get("READY_TIMEOUT", 300)),
+            ready_timeout=float(env.get("READY_TIMEOUT", 600)),
             stop_timeout=float(env.get("STOP_TIMEOUT", 20)),
             backoff=Backoff(maximum=float(env.get("RESTART_BACKOFF_MAX", 60)),
                             stable_after=float(env.get("RESTART_STABLE_AFTER", 60))))
