@@ -16,7 +16,7 @@ index: setup ## (re)index data/documents incrementally
 train: setup ## train the Rasa model if data, config or domain changed
 	@bash scripts/train.sh >/dev/null
 
-run: setup index ## set up, index, train if needed, start both servers; Ctrl-C stops them
+run: setup index ## set up, index, train if needed, start the servers supervised; Ctrl-C stops them
 	@bash scripts/serve.sh "$$(bash scripts/train.sh)"
 
 stop: ## stop servers started by `make run` (from another terminal)
@@ -31,7 +31,11 @@ shell: ## chat with the running assistant in this terminal
 test: setup ## run every test (unit, Rasa data validation, end to end through real servers)
 	@bash scripts/test.sh
 
-lint: setup ## ruff
-	@.venv/kb/bin/ruff check knowledge actions bot benchmarks console tests scripts
+test-scale: setup ## only the scaled-out form: PostgreSQL, Redis, nginx, 2 Rasa + 2 action servers
+	@bash scripts/system-packages.sh
+	@.venv/kb/bin/python -m pytest -p no:cacheprovider tests/service tests/e2e/test_scale_out.py
 
-.PHONY: help setup index train run stop shell test lint user
+lint: setup ## ruff
+	@.venv/kb/bin/ruff check knowledge actions bot benchmarks console tests scripts deploy
+
+.PHONY: help setup index train run stop shell test test-scale lint user

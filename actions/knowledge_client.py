@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from pathlib import Path
 
 from knowledge.base import KnowledgeBase
 from knowledge.config import PROJECT_ROOT, KnowledgeConfig
@@ -23,7 +22,6 @@ def get_knowledge_base() -> KnowledgeBase:
 
 @functools.lru_cache(maxsize=1)
 def get_question_log() -> QuestionLog:
-    """Where answered questions and feedback go (``KB_QUESTION_LOG``, default
-    var/questions.db), read by the officials' console."""
-    path = Path(os.environ.get("KB_QUESTION_LOG", PROJECT_ROOT / "var" / "questions.db"))
-    return QuestionLog(path)
+    """Where answered questions and feedback go (``KB_QUESTION_LOG``: a SQLite file, default
+    var/questions.db, or a ``postgresql://`` URL), read by the officials' console."""
+    return QuestionLog(os.environ.get("KB_QUESTION_LOG") or PROJECT_ROOT / "var" / "questions.db")

@@ -30,7 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--source-dir", type=Path, action="append", dest="source_dirs",
                        help="another folder whose documents may be edited (repeatable; "
                             "default data/documents)")
-    serve.add_argument("--question-log", type=Path, help="default KB_QUESTION_LOG")
+    serve.add_argument("--question-log",
+                       help="SQLite file or postgresql:// URL (default KB_QUESTION_LOG)")
     serve.add_argument("--users", type=Path, help="users file (default var/console/users.json)")
     serve.add_argument("--rasa-url", help="Rasa server for the demo page's widget")
     serve.add_argument("--secure-cookies", choices=[c.value for c in CookieSecurity])

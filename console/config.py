@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from knowledge.config import DEFAULT_INDEX_DIR, DEFAULT_MODEL_DIR, PROJECT_ROOT
+from knowledge.question_log import is_database_url
 
 DEFAULT_UPLOADS = PROJECT_ROOT / "var" / "uploads"
 DEFAULT_USERS = PROJECT_ROOT / "var" / "console" / "users.json"
@@ -43,7 +44,8 @@ class ConsoleConfig:
             together with ``data/documents`` so a full re-index keeps them.
         source_dirs: other folders whose documents the console may edit or delete
             (``data/documents``); a document's id is its path relative to its folder.
-        question_log: the SQLite question log (``KB_QUESTION_LOG``).
+        question_log: the question log (``KB_QUESTION_LOG``): a SQLite file or a
+            ``postgresql://`` URL (knowledge/question_log.py).
         users_file: the JSON file of console users (scrypt password hashes).
         rasa_url: where the demo page's widget talks to Rasa.
         max_upload_bytes: size limit of one uploaded file.
@@ -55,7 +57,7 @@ class ConsoleConfig:
     model: str = str(DEFAULT_MODEL_DIR)
     uploads_dir: Path = DEFAULT_UPLOADS
     source_dirs: tuple[Path, ...] = (PROJECT_ROOT / "data" / "documents",)
-    question_log: Path = DEFAULT_QUESTION_LOG
+    question_log: Path | str = DEFAULT_QUESTION_LOG
     users_file: Path = DEFAULT_USERS
     widget_dir: Path = WIDGET_DIR
     rasa_url: str = "http://127.0.0.1:5005"
@@ -96,7 +98,8 @@ class ConsoleConfig:
         if env.get("KB_MODEL"):
             values["model"] = env["KB_MODEL"]
         if env.get("KB_QUESTION_LOG"):
-            values["question_log"] = Path(env["KB_QUESTION_LOG"])
+            log = env["KB_QUESTION_LOG"]  # a postgresql:// URL stays a string
+            values["question_log"] = log if is_database_url(log) else Path(log)
         if env.get("CONSOLE_UPLOADS"):
             values["uploads_dir"] = Path(env["CONSOLE_UPLOADS"])
         if "CONSOLE_SOURCE_DIRS" in env:

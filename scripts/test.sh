@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export RASA_TELEMETRY_ENABLED=false HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 echo "[test] ruff"
-.venv/kb/bin/ruff check knowledge actions bot benchmarks console tests scripts
+.venv/kb/bin/ruff check knowledge actions bot benchmarks console tests scripts deploy
 bash scripts/system-packages.sh  # chromium, redis-server, nginx when missing
 echo "[test] pytest: Rasa channels and NLU components (Rasa venv)"
 .venv/rasa/bin/python -m pytest -q -p no:cacheprovider tests/channels tests/bot/rasa_venv

@@ -33,8 +33,10 @@ def warm_up(actions_url: str) -> None:
     }
     body = json.dumps({"next_action": "action_answer_question", "sender_id": "warm-up",
                        "tracker": tracker, "domain": {}, "version": "3.6.21"}).encode()
-    req = urllib.request.Request(actions_url + "/webhook", data=body,
-                                 headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if os.environ.get("ACTION_SERVER_TOKEN"):  # the action server's shared secret
+        headers["X-Action-Token"] = os.environ["ACTION_SERVER_TOKEN"]
+    req = urllib.request.Request(actions_url + "/webhook", data=body, headers=headers)
     with urllib.request.urlopen(req, timeout=300) as resp:
         resp.read()
 

@@ -386,8 +386,11 @@
       setTimeout(function () { if (!confirmed) { socketFailed = true; setTransport("rest"); } done(); },
         CONNECT_WAIT_MS);
       loadClient().then(function (io) {
+        // session_id in the handshake query: a load balancer in front of several Rasa
+        // processes keeps every request of this connection on one of them (deploy/README.md)
         socket = io(RASA_URL, { path: "/socket.io", transports: ["websocket", "polling"],
-          tryAllTransports: true, reconnectionDelayMax: 10000, timeout: CONNECT_WAIT_MS });
+          tryAllTransports: true, reconnectionDelayMax: 10000, timeout: CONNECT_WAIT_MS,
+          query: { session_id: state.sessionId } });
         socket.on("connect", function () {
           socket.emit("session_request", { session_id: state.sessionId });
         });
@@ -431,7 +434,8 @@
   function sendRest(message) {
     return window.fetch(RASA_URL + "/webhooks/rest/webhook", {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      // X-Conversation-Id lets a load balancer keep a conversation on one Rasa process
+      headers: { "Content-Type": "application/json", "X-Conversation-Id": state.sessionId },
       body: JSON.stringify({ sender: state.sessionId, message: message })
     }).then(function (resp) {
       if (!resp.ok) throw new Error("HTTP " + resp.status);
