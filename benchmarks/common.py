@@ -22,7 +22,20 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 OUT_DIR = PROJECT_ROOT / "var" / "benchmarks"
-SHARED = PROJECT_ROOT.parent / "shared"
+
+
+def _shared_dir() -> Path:
+    """``../shared`` beside the checkout (``KB_SHARED_DIR`` overrides); a git worktree under
+    ``wt/`` finds the one beside the main checkout."""
+    if os.environ.get("KB_SHARED_DIR"):
+        return Path(os.environ["KB_SHARED_DIR"])
+    for parent in PROJECT_ROOT.parents[:2]:
+        if (parent / "shared").is_dir():
+            return parent / "shared"
+    return PROJECT_ROOT.parent / "shared"
+
+
+SHARED = _shared_dir()
 ALQAC_DIR = SHARED / "benchmarks" / "alqac"
 SCALE_DIR = SHARED / "corpus" / "legal-scale" / "docs"
 MODEL = str(DEFAULT_MODEL_DIR)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
@@ -87,13 +87,13 @@ class EncoderSettings:
         precision: ``auto``, ``fp32``, ``bf16`` (torch only) or ``int8`` (onnx only).
         passage_tokens: tokens read per passage (queries too; a query is far shorter);
             ``None`` = the model's own limit (512 for e5).
-        threads: encoder threads.
+        threads: encoder threads (default: one per CPU).
     """
 
     backend: EncoderBackend = EncoderBackend.AUTO
     precision: Precision = Precision.AUTO
     passage_tokens: int | None = PASSAGE_TOKENS
-    threads: int = 1
+    threads: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
 
     def __post_init__(self) -> None:
         if not isinstance(self.backend, EncoderBackend):
@@ -134,8 +134,6 @@ class EncoderSettings:
             if not raw.isdigit() or int(raw) < 1:
                 raise ValueError(f"KB_TORCH_THREADS must be a whole number >= 1; got {raw!r}")
             values["threads"] = int(raw)
-        else:
-            values["threads"] = max(1, os.cpu_count() or 1)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 

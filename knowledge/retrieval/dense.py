@@ -101,7 +101,13 @@ class Embedder:
         #: tokens read per text (None: the model's own limit, 512 for e5). A legal-scale
         #: chunk is 198 tokens on average; BM25 sees all of it.
         self.max_seq_length = self.settings.passage_tokens
-        backend_, precision_ = self.settings.resolve(onnx_available=onnx_available(model))
+        has_onnx = onnx_available(model)
+        backend_, precision_ = self.settings.resolve(onnx_available=has_onnx)
+        if (not has_onnx and self.settings.backend is EncoderBackend.AUTO
+                and backend_ is EncoderBackend.TORCH and precision_ is Precision.FP32):
+            logger.warning("%s has no ONNX export: encoding with torch fp32, several times "
+                           "slower on this CPU; 'kb build-model --out %s --onnx-only' adds it",
+                           model, model)
         #: ``torch`` or ``onnx``
         self.backend = backend_.value
         #: ``fp32``, ``bf16`` or ``int8`` (weights; vectors are always float32, unit length)
