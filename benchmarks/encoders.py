@@ -173,10 +173,15 @@ def speed(workers: Workers, qs: list[str], ps: list[str], rounds: int) -> list[d
         order = names if round_ % 2 == 0 else names[::-1]
         for threads in (1, 2):
             for name in order:
-                latency[(name, threads)] += workers.ask(name, "latency", (chunks[round_],
-                                                                           threads))
+                seconds = workers.ask(name, "latency", (chunks[round_], threads))
+                latency[(name, threads)] += seconds
+                logger.info("round %d %s %d thread(s): query p50 %.1f ms (load %.1f)",
+                            round_ + 1, name, threads, percentile_ms(seconds, 50),
+                            os.getloadavg()[0])
         for name in order:
             throughput[name].append(workers.ask(name, "throughput", (ps, 2)))
+            logger.info("round %d %s: %.2f passages/s (load %.1f)", round_ + 1, name,
+                        len(ps) / throughput[name][-1], os.getloadavg()[0])
         loads.append(os.getloadavg()[0])
         logger.info("round %d done (load %.1f)", round_ + 1, loads[-1])
     rows = []
