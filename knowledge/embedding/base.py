@@ -27,6 +27,11 @@ class TokenEncoder(Protocol):
         ...
 
     @property
+    def threads(self) -> int:
+        """Threads of the next forward pass."""
+        ...
+
+    @property
     def hidden_size(self) -> int:
         """Width of the token embeddings (the vectors' dimension)."""
         ...

@@ -67,6 +67,11 @@ class OnnxEncoder:
         shape = self._session().get_outputs()[0].shape
         return int(shape[-1])
 
+    @property
+    def threads(self) -> int:
+        """Threads of the next forward pass."""
+        return self._threads
+
     def set_threads(self, n: int) -> None:
         self._threads = max(1, n)
 

@@ -53,6 +53,11 @@ class TorchEncoder:
     def hidden_size(self) -> int:
         return int(self._load().config.hidden_size)
 
+    @property
+    def threads(self) -> int:
+        """Threads of the next forward pass."""
+        return self._threads
+
     def set_threads(self, n: int) -> None:
         import torch
 

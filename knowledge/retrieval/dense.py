@@ -162,6 +162,11 @@ class Embedder:
         self._load().set_threads(max(1, n))
 
     @property
+    def active_threads(self) -> int:
+        """Threads the encoder runs with now (:meth:`set_threads`; :attr:`threads` at first)."""
+        return self._load().threads
+
+    @property
     def dimension(self) -> int:
         return self._load().hidden_size
 
