@@ -149,7 +149,7 @@ def warm_up() -> None:
     """Load the knowledge base and answer one question, outside any conversation. A missing
     or broken index is logged, not fatal: the actions then apologise to users."""
     from actions.knowledge_client import get_knowledge_base
-    from knowledge.store import IndexError_
+    from knowledge.index.store import IndexError_
 
     try:
         get_knowledge_base().ask(WARMUP_QUESTION)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from knowledge.config import DEFAULT_MODEL_DIR, PROJECT_ROOT
+from knowledge.embedding.settings import cpu_has_fast_bf16
 from knowledge.retrieval.dense import Embedder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -42,7 +43,8 @@ MODEL = str(DEFAULT_MODEL_DIR)
 
 
 def machine() -> dict:
-    """What the figures were measured on, and how busy the machine was."""
+    """What the figures were measured on (CPU model, whether it has AMX), and how busy the
+    machine was."""
     cpu = ""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -54,6 +56,7 @@ def machine() -> dict:
     return {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "cpu": cpu,
+        "amx": cpu_has_fast_bf16(),
         "cores": os.cpu_count(),
         "loadavg_at_start": os.getloadavg(),
         "python": platform.python_version(),
@@ -150,8 +153,8 @@ class CachedEmbedder(Embedder):
 
     def __init__(self, model: str = MODEL, tag: str | None = None, **kwargs) -> None:
         super().__init__(model, **kwargs)
-        # vectors of different encoder settings never mix: "bf16-256", "fp32-full", …
-        tag = tag or f"{self.precision}-{self.max_seq_length or 'full'}"
+        # vectors of different encoder settings never mix: "onnx-int8-192", "torch-fp32-full"…
+        tag = tag or f"{self.backend}-{self.precision}-{self.max_seq_length or 'full'}"
         self.cache_dir = OUT_DIR / "cache" / f"{Path(model).name}-{tag}"
         self._vectors: dict[str, np.ndarray] = {}
         self._dirty = False

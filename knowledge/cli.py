@@ -193,6 +193,12 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_build_model(args: argparse.Namespace) -> int:
+    if args.onnx_only:
+        from knowledge.embedding.onnx_export import export_onnx
+
+        for path in export_onnx(Path(args.out)).values():
+            print(f"wrote {path}")
+        return 0
     from knowledge.embedding.convert_e5 import build_sentence_transformer
 
     out = build_sentence_transformer(Path(args.out))
@@ -256,8 +262,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("doc_id")
     p.set_defaults(func=cmd_show)
 
-    p = sub.add_parser("build-model", help="build the offline multilingual-e5-small folder")
+    p = sub.add_parser("build-model", help="build the offline multilingual-e5-small folder "
+                       "(with its ONNX fp32 and int8 graphs)")
     p.add_argument("--out", required=True)
+    p.add_argument("--onnx-only", action="store_true",
+                   help="only (re)export the ONNX graphs of the existing folder OUT")
     p.set_defaults(func=cmd_build_model)
     return parser
 

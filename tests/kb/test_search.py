@@ -231,9 +231,8 @@ def test_cli_eval_several_files_folded_with_details(cli_index, model_dir, tmp_pa
 def test_segmentation_beside_embedding_keeps_every_passage_in_its_place(
         tmp_path, monkeypatch, embedder, analyzer):
     """Terms and vectors come back in input order although segmentation runs in a worker
-    process and embedding goes longest first, in slices; the torch thread count is restored."""
-    import torch
-
+    process and embedding goes longest first, in slices; the encoder's thread count is
+    restored."""
     import knowledge.ingest.indexer as ingest
     from knowledge.config import KnowledgeConfig
 
@@ -248,7 +247,7 @@ def test_segmentation_beside_embedding_keeps_every_passage_in_its_place(
     assert terms == [analyzer.document_terms(t) for t in texts]
     alone = embedder.embed_passages(texts)
     assert ((vectors * alone).sum(1) > 0.99).all()
-    assert torch.get_num_threads() == embedder.threads
+    assert embedder.active_threads == embedder.threads
     if embedder.threads > 1:  # the worker process ran (one CPU: all in-process)
         assert "wait_segment_s" in indexer.timings
     assert indexer.timings["segment_s"] > 0 and indexer.timings["embed_s"] > 0
