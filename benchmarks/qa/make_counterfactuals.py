@@ -15,16 +15,16 @@ counterfactual of a số hiệu question is still a số hiệu question), ``doc
 Questions are stored once, as written; the folded variant (no diacritics, lower case: what
 people type on phones) is made on the fly by ``kb eval --fold``.
 
-How a candidate is made. Each answerable source question that stands alone (not a follow-up:
-no "… đó", "Còn …", "Vậy …", "Thế …") is analysed for its *anchors*: years and periods
-("năm 2019", "2019", "giai đoạn 2016-2020"), provinces (``knowledge.lexicon.places``, with and
-without diacritics, aliases such as TP.HCM and BR-VT), document numbers ("1576/KH-UBND",
-"nd 09/2019", "Chỉ thị số 23"), named indexes (PAR INDEX / Chỉ số CCHC, PAPI, SIPAS, PCI, DTI,
-ICT Index), agencies (Bộ …, Sở …, Học viện …) and month-years ("tháng 7/2025"). One anchor is replaced at a
-time, in the question's own spelling (a question typed without diacritics gets a replacement
-without diacritics). Replacement values come in a deterministic order (nearest years and numbers
-first: the hardest negatives; places, indexes and agencies in an order seeded by the source id)
-and the first one or two that pass verification are kept.
+How a candidate is made. Each answerable source question that stands alone (not a follow-up: no "…
+đó", "Còn …", "Vậy …", "Thế …") is analysed for its *anchors*: years and periods ("năm 2019",
+"2019", "giai đoạn 2016-2020"), provinces (``knowledge.lexicon.places``, with and without
+diacritics, aliases such as TP.HCM and BR-VT), document numbers ("1576/KH-UBND", "nd 09/2019", "Chỉ
+thị số 23"), named indexes (PAR INDEX / Chỉ số CCHC, PAPI, SIPAS, PCI, DTI, ICT Index), agencies (Bộ
+…, Sở …, Học viện …) and month-years ("tháng 7/2025"). One anchor is replaced at a time, in the
+question's own spelling (a question typed without diacritics gets a replacement without diacritics).
+Replacement values come in a deterministic order (nearest years and numbers first: the hardest
+negatives; places, indexes and agencies in an order seeded by the source id) and the first one or
+two that pass verification are kept.
 
 Verification (a candidate is dropped when any rule fires; ``--report`` lists the drops):
 
