@@ -51,7 +51,7 @@ class KnowledgeBase:
     def __init__(self, config: KnowledgeConfig, embedder: Embedder | None = None,
                  analyzer: TermAnalyzer | None = None) -> None:
         self.config = config
-        self.embedder = embedder or Embedder(config.model)
+        self.embedder = embedder or Embedder(config.model, settings=config.embedding)
         self.analyzer = analyzer or TermAnalyzer()
         self._loaded: LoadedIndex | None = None
         self._lock = threading.Lock()
@@ -71,6 +71,7 @@ class KnowledgeBase:
     def warm_up(self) -> None:
         """Load the index, the embedding model and the segmenter now, so that the first
         question is as fast as the next ones."""
+        self.embedder.warm_up()
         self.ask("Kế hoạch kiểm tra công tác cải cách hành chính năm nay gồm những đơn vị nào?")
 
     def documents(self) -> list[Document]:

@@ -80,6 +80,8 @@ class Manifest:
     #: passage tokens the vectors were embedded with (None: the model's own limit)
     passage_tokens: int | None = None
     sentences: int = 0
+    #: how the vectors were computed: backend and precision ("onnx-int8", "torch-fp32")
+    encoder: str = ""
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -301,7 +303,7 @@ def read_index(index_dir: Path, expected_model: str | None = None) -> IndexData:
 
 
 def write_index(index_dir: Path, model: str, dimension: int, content: IndexContent,
-                passage_tokens: int | None = None) -> str:
+                passage_tokens: int | None = None, encoder: str = "") -> str:
     """Write a new version and make it live atomically. Returns the version id."""
     index_dir = Path(index_dir)
     versions = index_dir / "versions"
@@ -310,7 +312,7 @@ def write_index(index_dir: Path, model: str, dimension: int, content: IndexConte
     hashes = {d.document.id: d.text_hash for d in documents}
     manifest = Manifest(FORMAT_VERSION, model_identity(model), int(dimension),
                         corpus_hash(hashes), len(documents), len(content.chunks), time.time(),
-                        passage_tokens, len(content.sentences))
+                        passage_tokens, len(content.sentences), encoder)
     # unique even for two writes of the same corpus in the same second by the same process
     version = (f"{time.strftime('%Y%m%d-%H%M%S')}-{manifest.corpus_hash[:8]}-{os.getpid()}-"
                f"{uuid.uuid4().hex[:6]}")

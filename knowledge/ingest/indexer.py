@@ -95,7 +95,7 @@ class Indexer:
     def __init__(self, config: KnowledgeConfig, embedder: Embedder | None = None,
                  analyzer: TermAnalyzer | None = None) -> None:
         self.config = config
-        self.embedder = embedder or Embedder(config.model)
+        self.embedder = embedder or Embedder(config.model, settings=config.embedding)
         self.analyzer = analyzer or TermAnalyzer()
         #: seconds of the last ingest's stages (segment_s, embed_s, …)
         self.timings: dict[str, float] = {}
@@ -151,10 +151,18 @@ class Indexer:
             dimension = (content.embeddings.shape[1] if len(content.embeddings)
                          else self.embedder.dimension)
             report.version = write_index(self.config.index_dir, self.config.model, dimension,
-                                         content, self._passage_tokens)
+                                         content, self._passage_tokens, self._encoder)
         report.total_documents = len(entries)
         report.total_chunks = sum(len(e.chunks) for e in entries)
         return report
+
+    @property
+    def _encoder(self) -> str:
+        """How this embedder computes vectors ("onnx-int8"); an index made another way is
+        embedded again rather than mixed."""
+        backend = getattr(self.embedder, "backend", "")
+        precision = getattr(self.embedder, "precision", "")
+        return f"{backend}-{precision}" if backend else ""
 
     @property
     def _passage_tokens(self) -> int | None:
@@ -170,6 +178,13 @@ class Indexer:
             return {}
         except IndexFormatOutdated as exc:
             message = f"{exc}: rebuilding it now"
+            logger.warning(message)
+            report.warnings.append(("(index)", message))
+            return {}
+        if data.manifest.encoder != self._encoder:
+            message = (f"the index was embedded with {data.manifest.encoder or 'another encoder'}"
+                       f", the embedder is now {self._encoder or 'another'}: every passage and "
+                       "sentence is embedded again")
             logger.warning(message)
             report.warnings.append(("(index)", message))
             return {}
