@@ -11,6 +11,7 @@ from knowledge.answering.extractors.base import Extraction, Extractor, clean
 from knowledge.answering.question import QuestionAnalysis
 from knowledge.lexicon.dates import parse_dates, vn_date
 from knowledge.lexicon.doc_numbers import find_numbers, type_of_number
+from knowledge.lexicon.people import UPPER
 from knowledge.schema import AnswerKind, Document
 
 
@@ -52,7 +53,7 @@ class DocNumberExtractor(Extractor):
         return Extraction(clean(sentence))
 
 
-_MENTION_END = re.compile(r"[;.\n]|,\s+(?=[A-ZĐ])")
+_MENTION_END = re.compile(r"[;.:]|,\s+(?=[" + UPPER + "])")
 _DATE_AFTER = re.compile(r"^\s*,?\s*(?:ngày\s+)?(?:\d{1,2}\s*[/.-]\s*\d{1,2}\s*[/.-]\s*\d{4}"
                          r"|\d{1,2}\s+tháng\s+\d{1,2}\s+năm\s+\d{4})", re.IGNORECASE)
 
@@ -72,9 +73,10 @@ def full_mention(number: str, text: str, limit: int = 200) -> str:
         dates = [d for pos, d in parse_dates(text[start:start + 40]) if pos <= 25]
         if not dates:
             continue
-        end = _MENTION_END.search(text, start + 10, start + limit)
-        tail = " ".join(text[start:end.start() if end else start + limit].split())
-        tail = _DATE_AFTER.sub(f" ngày {vn_date(dates[0].isoformat())}", tail, count=1)
+        window = " " + " ".join(text[start:start + limit].split())  # hard wraps joined
+        end = _MENTION_END.search(window, 10)
+        tail = _DATE_AFTER.sub(f" ngày {vn_date(dates[0].isoformat())}",
+                               window[:end.start()] if end else window, count=1)
         kind = type_of_number(number) or "Văn bản"
         return f"{kind} số {number}{tail}".strip()
     return ""
