@@ -121,6 +121,7 @@ class KnowledgeBase:
         if len(loaded.chunks) == 0 or not query.strip():
             return []
         allowed = self._allowed(loaded, filters)
+        query = loaded.restorer.restore(query)
         n = max(k, self.config.candidates)
         rankings, weights = [], []
         if mode in (SearchMode.HYBRID, SearchMode.SPARSE):
@@ -164,7 +165,7 @@ class KnowledgeBase:
         answer = loaded.aggregate.answer(analysis, place=filters.place if filters else None)
         if answer is not None:
             return pipeline, Proposal(answer=answer), []
-        vector = self.query_vector(analysis.text)
-        hits = self.search(analysis.text, k=ANSWER_PASSAGES, filters=filters,
-                           query_vector=vector)
+        searched = loaded.restorer.restore(analysis.text)
+        vector = self.query_vector(searched)
+        hits = self.search(searched, k=ANSWER_PASSAGES, filters=filters, query_vector=vector)
         return pipeline, pipeline.propose(analysis, hits, vector), hits

@@ -28,6 +28,7 @@ class LoadedIndex:
         self.chunks = data.chunks
         self.bm25 = data.bm25  # saved at ingest, memory-mapped
         self.sentences = data.sentences
+        self.restorer = data.restorer
         self.dense = build_dense_index(np.asarray(data.embeddings),
                                        exact_threshold=exact_threshold)
         self.doc_rows = np.array([c.doc_id for c in data.chunks], dtype=object)

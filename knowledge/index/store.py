@@ -12,6 +12,8 @@ Layout::
         bm25_*.npy, bm25.json   BM25 weights (CSC), idf and vocabulary, saved at ingest
         embeddings.npy          float32 (chunks × dimension), row i = chunk i
         sentences/              the sentences answers are drawn from (see SentenceTable)
+        diacritics.json         how the corpus spells its syllables (questions typed without
+                                diacritics are restored with it: knowledge.text.diacritics)
         facts.jsonl             structured facts per document (knowledge.ingest.facts)
 
 Readers memory-map the arrays: several processes reading one version share its pages, and
@@ -43,6 +45,7 @@ import numpy as np
 from knowledge.ingest.facts import DocumentFacts
 from knowledge.retrieval.sparse import BM25Index
 from knowledge.schema import Chunk, Document, DocumentFeatures, DocumentMeta
+from knowledge.text.diacritics import DiacriticRestorer
 
 logger = logging.getLogger(__name__)
 
@@ -211,6 +214,10 @@ class IndexData:
         return SentenceTable(self.folder / "sentences", list(self.documents))
 
     @cached_property
+    def restorer(self) -> DiacriticRestorer:
+        return DiacriticRestorer.load(self.folder / "diacritics.json")
+
+    @cached_property
     def terms(self) -> list[list[str]]:
         """BM25 terms of every chunk (for re-indexing; searching uses the saved BM25)."""
         with open(self.folder / "chunk_terms.jsonl", encoding="utf-8") as fh:
@@ -334,6 +341,8 @@ def write_index(index_dir: Path, model: str, dimension: int, content: IndexConte
         np.save(tmp / "embeddings.npy", np.asarray(content.embeddings, dtype=np.float32))
         SentenceTable.write(tmp / "sentences", [d.document.id for d in documents],
                             len(content.chunks), content.sentences, content.sentence_vectors)
+        DiacriticRestorer.build(d.document.meta.title + "\n" + d.document.text
+                                for d in documents).save(tmp / "diacritics.json")
         with open(tmp / "facts.jsonl", "w", encoding="utf-8") as fh:
             for d in documents:
                 doc_facts = content.facts.get(d.document.id)

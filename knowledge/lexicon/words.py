@@ -54,3 +54,11 @@ QUESTION_WORDS: frozenset[str] = frozenset(
 
 #: The question words themselves, as typed with diacritics ("đâu", not "đầu" in "bắt đầu").
 MARKED_QUESTION_WORDS: frozenset[str] = frozenset({"nào", "ai", "gì", "mấy", "đâu"})
+
+#: How question words are spelt when a question typed without diacritics is restored:
+#: documents seldom ask, so the corpus alone would read "số may" as "số máy".
+QUESTION_SPELLINGS: dict[str, str] = {
+    "nao": "nào", "gi": "gì", "may": "mấy", "dau": "đâu", "khong": "không", "sao": "sao",
+    "de": "để", "dung": "dùng", "ai": "ai", "o": "ở", "nhieu": "nhiêu", "chua": "chưa",
+    "the": "thế", "vay": "vậy", "thi": "thì", "con": "còn",
+}
