@@ -149,11 +149,13 @@ class KnowledgeBase:
             return proposal.answer
         return pipeline.decide(proposal, hits)
 
-    def propose(self, question: str, filters: SearchFilters | None = None) -> Proposal:
-        """What :meth:`ask` has before its decision (for fitting the decision model)."""
-        return self._propose(question, filters)[1]
+    def propose(self, question: str, filters: SearchFilters | None = None,
+                verify: bool = True) -> Proposal:
+        """What :meth:`ask` has before its decision (for fitting the decision model;
+        ``verify=False``: the best-scored candidate, verified or not)."""
+        return self._propose(question, filters, verify)[1]
 
-    def _propose(self, question: str, filters: SearchFilters | None
+    def _propose(self, question: str, filters: SearchFilters | None, verify: bool = True
                  ) -> tuple[AnswerPipeline, Proposal, list[Hit]]:
         loaded = self._index()
         analysis = self.analyze(question)
@@ -168,4 +170,4 @@ class KnowledgeBase:
         searched = loaded.restorer.restore(analysis.text)
         vector = self.query_vector(searched)
         hits = self.search(searched, k=ANSWER_PASSAGES, filters=filters, query_vector=vector)
-        return pipeline, pipeline.propose(analysis, hits, vector), hits
+        return pipeline, pipeline.propose(analysis, hits, vector, verify), hits

@@ -7,8 +7,11 @@ pipeline proposes its verified best candidate with the decision's features
 right by the scoring rule of :mod:`knowledge.evaluate` (gold document cited, gold answer
 covered), 0 otherwise — every proposal for a question the corpus cannot answer is 0.
 Questions settled before the decision (verification declined them, a signature block answered
-them, facts over several documents answered them) are not training examples: the decision
-never sees them.
+them, facts over several documents answered them) never reach it; but verification stops
+nearly every counterfactual, which would leave the model almost no wrong answers to learn
+from. So each question the corpus cannot answer also gives, as a negative example, the
+best-scored candidate *before* verification: the model learns what a wrong answer looks like
+in the features, a second line of defence for what verification cannot see.
 
 A logistic regression (standardised features, L2) is fitted; its regularisation is chosen by
 grouped cross-validation (a question, its folded twin and its counterfactuals form one group,
@@ -52,6 +55,8 @@ class Example:
     settled_right: bool  # for settled ones: right (answerable) / declined (unanswerable)
     features: dict[str, float] | None = None
     label: int = 0
+    #: the best-scored candidate before verification (a negative example; training only)
+    unverified: dict[str, float] | None = None
 
 
 def _questions() -> list[dict]:
@@ -71,20 +76,25 @@ def collect(kb, questions: list[dict]) -> list[Example]:
             text = fold_diacritics(q["question"]).lower() if folded else q["question"]
             proposal = kb.propose(text)
             gold = q.get("doc")
+            unverified = None
+            if not gold:
+                raw = kb.propose(text, verify=False)
+                unverified = raw.features if raw.answer is None else None
             if proposal.answer is not None:
                 answer = proposal.answer
                 cited = answer.citations[0].doc_id if answer.citations else None
                 right = (not answer.declined and cited == gold and answer_covers(
                     answer.text, q.get("answer", ""), q.get("evidence", ""))) if gold \
                     else answer.declined
-                examples.append(Example(group, bool(gold), folded, True, right))
+                examples.append(Example(group, bool(gold), folded, True, right,
+                                        unverified=unverified))
                 continue
             answer = proposal.extract(1.0)
             cited = answer.citations[0].doc_id if answer.citations else None
             label = int(bool(gold) and cited == gold and answer_covers(
                 answer.text, q.get("answer", ""), q.get("evidence", "")))
             examples.append(Example(group, bool(gold), folded, False, False,
-                                    proposal.features, label))
+                                    proposal.features, label, unverified))
     return examples
 
 
@@ -92,12 +102,21 @@ def _matrix(examples: list[Example], names: tuple[str, ...]) -> np.ndarray:
     return np.array([[e.features[n] for n in names] for e in examples], dtype=np.float64)
 
 
+def _training(examples: list[Example]) -> list[tuple[dict[str, float], int]]:
+    """(features, label): every proposal that reaches the decision, and the unverified best
+    candidate of every question the corpus cannot answer (label 0)."""
+    rows = [(e.features, e.label) for e in examples if not e.settled]
+    rows += [(e.unverified, 0) for e in examples if e.unverified is not None]
+    return rows
+
+
 def fit(examples: list[Example], names: tuple[str, ...], c: float):
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    x = _matrix(examples, names)
-    y = np.array([e.label for e in examples])
+    rows = _training(examples)
+    x = np.array([[f[n] for n in names] for f, _ in rows], dtype=np.float64)
+    y = np.array([label for _, label in rows])
     scaler = StandardScaler().fit(x)
     model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
     model.fit(scaler.transform(x), y)
@@ -106,13 +125,17 @@ def fit(examples: list[Example], names: tuple[str, ...], c: float):
 
 def out_of_fold(examples: list[Example], names: tuple[str, ...], c: float,
                 folds: int) -> np.ndarray:
-    from sklearn.model_selection import GroupKFold
 
     decided = [e for e in examples if not e.settled]
-    groups = [e.group for e in decided]
+    groups = sorted({e.group for e in examples})
+    fold_of = {g: i % folds for i, g in enumerate(groups)}  # whole groups, round robin
     probs = np.zeros(len(decided))
-    for train, test in GroupKFold(n_splits=folds).split(decided, groups=groups):
-        scaler, model = fit([decided[i] for i in train], names, c)
+    for fold in range(folds):
+        train = [e for e in examples if fold_of[e.group] != fold]
+        test = [i for i, e in enumerate(decided) if fold_of[e.group] == fold]
+        if not test:
+            continue
+        scaler, model = fit(train, names, c)
         x = scaler.transform(_matrix([decided[i] for i in test], names))
         probs[test] = model.predict_proba(x)[:, 1]
     return probs
@@ -169,7 +192,8 @@ def main() -> int:
     names = tuple(n.strip() for n in args.features.split(",") if n.strip())
     decided = [e for e in examples if not e.settled]
     print(f"{len(examples)} questions asked; {len(decided)} reach the decision "
-          f"({sum(e.label for e in decided)} right answers)")
+          f"({sum(e.label for e in decided)} right answers); "
+          f"{sum(e.unverified is not None for e in examples)} unverified negatives")
     best_c, best_score, best_probs = None, -1.0, None
     for c in (0.01, 0.03, 0.1, 0.3, 1.0, 3.0):
         probs = out_of_fold(examples, names, c, args.folds)
@@ -181,12 +205,12 @@ def main() -> int:
     threshold, result = choose_threshold(examples, best_probs, args.max_false_declines)
     print(f"chosen C={best_c}, threshold {threshold:.2f} (grouped {args.folds}-fold CV): "
           f"{json.dumps(result)}")
-    scaler, model = fit(decided, names, best_c)
+    scaler, model = fit(examples, names, best_c)
     fitted = DecisionModel(
         names, tuple(float(v) for v in scaler.mean_), tuple(float(v) for v in scaler.scale_),
         tuple(float(v) for v in model.coef_[0]), float(model.intercept_[0]), threshold,
         fitted_on=(f"cchc-dev + {COUNTERFACTUAL.name}, as typed and folded: "
-                   f"{len(decided)} proposals, C={best_c}, grouped {args.folds}-fold CV "
+                   f"{len(_training(examples))} examples, C={best_c}, grouped {args.folds}-fold CV "
                    f"{json.dumps(result)}"))
     print("coefficients:", {n: round(c, 3) for n, c in zip(names, fitted.coef, strict=True)})
     print(json.dumps(machine()))

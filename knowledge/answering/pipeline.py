@@ -82,12 +82,23 @@ class AnswerPipeline:
         return proposal.extract(probability)
 
     def propose(self, analysis: QuestionAnalysis, hits: list[Hit],
-                query_vector: np.ndarray) -> Proposal:
+                query_vector: np.ndarray, verify: bool = True) -> Proposal:
         """Everything before the decision: an answer already settled (a decline because no
         candidate passes verification, a signer from a signature block), or the verified best
-        candidate with the decision's features."""
+        candidate with the decision's features. ``verify=False`` proposes the best-scored
+        candidate as it is (the decision model also learns from what verification would have
+        stopped: ``benchmarks/qa/fit_decision.py``)."""
         if not hits:
             return Proposal(answer=decline(analysis, hits, self.corpus))
+        if not verify:
+            scorer = Scorer(analysis, self.corpus, query_vector, self.weights)
+            scored = scorer.score(collect(hits, analysis, self.corpus))
+            if not scored:
+                return Proposal(answer=decline(analysis, hits, self.corpus))
+            return Proposal(features=features(analysis, scored[0],
+                                              scored[1] if len(scored) > 1 else None,
+                                              scorer.heuristic_confidence(scored[0])),
+                            best=scored[0], scored=scored, analysis=analysis, pipeline=self)
         verifier = Verifier(analysis, self.corpus)
         if verifier.unknown:
             return Proposal(answer=decline(analysis, hits, self.corpus,
