@@ -73,7 +73,8 @@ def config(tmp_path, base_index, embedder) -> ConsoleConfig:
     return ConsoleConfig(index_dir=index, model=embedder.model_name,
                          uploads_dir=tmp_path / "uploads", source_dirs=(),
                          question_log=tmp_path / "questions.db",
-                         users_file=tmp_path / "users.json", rasa_url="http://127.0.0.1:5999")
+                         users_file=tmp_path / "users.json", rasa_url="http://127.0.0.1:5999",
+                         session_db=tmp_path / "state.db")
 
 
 @asynccontextmanager
