@@ -96,6 +96,13 @@ def _warm_up_reader(library: DocumentLibrary) -> None:
         logger.warning("could not start the upload reader in advance: %s", exc)
 
 
+def _size(count: int) -> str:
+    """``20 MB``, ``64 KB``."""
+    if count >= 1024 * 1024:
+        return f"{count / 1048576:.0f} MB"
+    return f"{count / 1024:.0f} KB"
+
+
 def _day_start(value: str) -> float | None:
     try:
         return time.mktime(date.fromisoformat(value).timetuple())
@@ -181,7 +188,7 @@ def create_app(config: ConsoleConfig, library: DocumentLibrary | None = None,
             except StateUnavailable:
                 session = None
             if session is not None and session.can_edit:
-                request.ctx.preloaded_session = session
+                request.ctx.preloaded_session, request.ctx.upload_limit = session, True
                 return config.max_upload_bytes + UPLOAD_FORM_BYTES
         return config.max_form_bytes
 
@@ -263,13 +270,13 @@ def create_app(config: ConsoleConfig, library: DocumentLibrary | None = None,
 
     # -- errors ----------------------------------------------------------------------------------
     def too_large_page(request: Request) -> HTTPResponse:
-        if request.path == UPLOAD_PATH:
-            limit = config.max_upload_bytes / 1048576
-            return bare_page("Tệp quá lớn", f"Tệp quá lớn: giới hạn là {limit:.0f} MB. Hãy chọn "
-                             "tệp nhỏ hơn hoặc tách văn bản thành nhiều tệp.", 413, UPLOAD_PATH)
-        limit_kb = config.max_form_bytes / 1024
-        return bare_page("Yêu cầu quá lớn", f"Nội dung gửi lên quá lớn (giới hạn {limit_kb:.0f} "
-                         "KB) nên không được xử lý. Bạn vui lòng quay lại và thử lại.", 413)
+        if getattr(request.ctx, "upload_limit", False):
+            return bare_page("Tệp quá lớn", f"Tệp quá lớn: giới hạn là "
+                             f"{_size(config.max_upload_bytes)}. Hãy chọn tệp nhỏ hơn hoặc tách "
+                             "văn bản thành nhiều tệp.", 413, UPLOAD_PATH)
+        return bare_page("Yêu cầu quá lớn", f"Nội dung gửi lên quá lớn (giới hạn "
+                         f"{_size(config.max_form_bytes)}) nên không được xử lý. Bạn vui lòng "
+                         "quay lại và thử lại.", 413)
 
     @app.exception(PayloadTooLarge)
     async def too_large(request: Request, exc: PayloadTooLarge):

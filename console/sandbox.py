@@ -75,8 +75,8 @@ class SandboxLimits:
     def __post_init__(self) -> None:
         if self.cpu_seconds < 1:
             raise ValueError(f"cpu_seconds must be >= 1, got {self.cpu_seconds}")
-        if self.memory_mb < 256:
-            raise ValueError(f"memory_mb must be >= 256, got {self.memory_mb}")
+        if self.memory_mb < 128:
+            raise ValueError(f"memory_mb must be >= 128, got {self.memory_mb}")
         if self.wall_seconds < 0:
             raise ValueError(f"wall_seconds must be >= 0, got {self.wall_seconds}")
         if not self.wall_seconds:
