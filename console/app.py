@@ -8,6 +8,7 @@ import io
 import itertools
 import logging
 import math
+import os
 import threading
 import time
 import unicodedata
@@ -546,7 +547,8 @@ def create_app(config: ConsoleConfig, library: DocumentLibrary | None = None,
 
     @app.get("/health", error_format="html")
     async def health(request: Request):
-        return response.json({"status": "ok", "index_version": library.version()})
+        return response.json({"status": "ok", "index_version": library.version(),
+                              "worker": os.getpid()})
 
     @app.after_server_start
     async def warm_up(app_: Sanic, _loop) -> None:
