@@ -201,8 +201,8 @@ def create_app(config: ConsoleConfig, library: DocumentLibrary | None = None,
         if getattr(request.ctx, "body_refused", False):
             return too_large_page(request)  # Sanic's error path runs this middleware too
         request.ctx.session, request.ctx.new_cookie, request.ctx.saved = None, False, ""
-        if _needs_no_session(request):
-            return None  # citizens and files: no cookie
+        if _needs_no_session(request) or request.route is None:
+            return None  # citizens, files, unknown paths (answered 404): no session, no cookie
         try:
             session = getattr(request.ctx, "preloaded_session", None) or await state(
                 sessions.get, request.cookies.get(COOKIE))

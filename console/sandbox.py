@@ -150,7 +150,13 @@ class IsolatedExtractor:
         child = self._context.Process(
             target=_read_in_child, args=(sender, str(path), self.limits, self.extract_limits),
             name="console-read-upload", daemon=True)
-        child.start()
+        try:
+            child.start()
+        except OSError as exc:  # no process could be made (limits of the machine)
+            receiver.close()
+            sender.close()
+            logger.error("could not start a process to read %s: %s", path.name, exc)
+            raise SandboxError(Failure.CRASH, f"could not start the reader: {exc}") from exc
         sender.close()
         message = None
         try:
