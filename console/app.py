@@ -198,8 +198,10 @@ def create_app(config: ConsoleConfig, library: DocumentLibrary | None = None,
     # -- sessions, CSRF, security headers ------------------------------------------------------
     @app.on_request
     async def load_session(request: Request):
-        if getattr(request.ctx, "body_refused", False):
-            return too_large_page(request)  # Sanic's error path runs this middleware too
+        if getattr(request.ctx, "body_refused", False):  # Sanic's error path runs this too
+            logger.warning("request body over the limit: %s %s from %s", request.method,
+                           request.path, client_address(request))
+            return too_large_page(request)
         request.ctx.session, request.ctx.new_cookie, request.ctx.saved = None, False, ""
         if _needs_no_session(request) or request.route is None:
             return None  # citizens, files, unknown paths (answered 404): no session, no cookie
@@ -281,8 +283,6 @@ def create_app(config: ConsoleConfig, library: DocumentLibrary | None = None,
 
     @app.exception(PayloadTooLarge)
     async def too_large(request: Request, exc: PayloadTooLarge):
-        logger.warning("request body over the limit: %s %s from %s", request.method,
-                       request.path, client_address(request))
         return too_large_page(request)
 
     @app.exception(StateUnavailable)
