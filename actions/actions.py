@@ -91,7 +91,8 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(text=KB_UNAVAILABLE)
             return []
         answer, question = answer
-        reply = render_reply(answer, document_url_base=kb.config.document_url_base)
+        reply = render_reply(answer, document_url_base=kb.config.document_url_base,
+                             link_domains=kb.config.source_link_domains)
         if answer.declined:
             dispatcher.utter_message(text=reply)
         else:  # quick replies to rate the answer (the web widget and Telegram show them)

@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--users", type=Path, help="users file (default var/console/users.json)")
     serve.add_argument("--rasa-url", help="Rasa server for the demo page's widget")
     serve.add_argument("--secure-cookies", choices=[c.value for c in CookieSecurity])
+    serve.add_argument("--workers", type=int, help="worker processes (default CONSOLE_WORKERS "
+                                                   "or 1); they share sessions and limits")
     add = sub.add_parser("add-user", help="add (or --replace) a console user")
     add.add_argument("name")
     add.add_argument("--role", default="viewer", choices=[r.value for r in Role])
@@ -88,18 +90,28 @@ def main(argv: list[str] | None = None) -> int:
                  "question_log": args.question_log, "rasa_url": args.rasa_url,
                  "source_dirs": tuple(args.source_dirs) if args.source_dirs else None,
                  "cookie_security": CookieSecurity.from_str(args.secure_cookies)
-                 if args.secure_cookies else None}
+                 if args.secure_cookies else None, "workers": args.workers}
     config = ConsoleConfig.from_env(**{**{"users_file": config.users_file}, **overrides})
     if not store.list():
         logger.warning("no console users yet: add one with "
                        "'.venv/kb/bin/python -m console add-user NAME --role editor'")
     from console.app import create_app  # Sanic only for the server
+    from console.state import StateUnavailable
 
-    app = create_app(config)
-    logger.info("console on http://%s:%d (index %s, uploads %s)", args.host, args.port,
-                config.index_dir, config.uploads_dir)
-    # one worker: sessions, the login lockout and the ingest lock live in this process
-    app.run(host=args.host, port=args.port, access_log=False, motd=False, workers=1)
+    try:
+        app = create_app(config)
+    except StateUnavailable as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    store = (f"Redis {config.session_redis_url.rpartition('@')[2]}"
+             if config.session_redis_url else str(config.session_db))
+    logger.info("console on http://%s:%d with %d worker(s) (index %s, uploads %s, sessions %s%s)",
+                args.host, args.port, config.workers, config.index_dir, config.uploads_dir,
+                store, ", behind a proxy" if config.behind_proxy else "")
+    # the workers share sessions and login counters (SQLite or Redis) and take turns to change
+    # the index (a file lock)
+    app.run(host=args.host, port=args.port, access_log=False, motd=False,
+            workers=config.workers)
     return 0
 
 

@@ -8,8 +8,12 @@ import io
 import itertools
 import logging
 import math
+import os
+import threading
 import time
 import unicodedata
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from html import escape
 from pathlib import Path
@@ -29,8 +33,16 @@ from console.documents import (
     DocumentLibrary,
     passages,
 )
-from console.security import LoginThrottle, Session, SessionStore
+from console.security import (
+    UPLOAD_FORM_BYTES,
+    UPLOAD_PATH,
+    ConsoleRequest,
+    client_address,
+    configure_proxy,
+)
+from console.state import LoginThrottle, Session, SessionStore, StateUnavailable, open_state
 from console.users import UserStore
+from knowledge.answering.links import allowed_link
 from knowledge.answering.reply import DOCUMENT_PAGE_PATH, document_page_url
 from knowledge.index.store import IndexError_
 from knowledge.question_log import LogFilter, QuestionLog
@@ -68,6 +80,30 @@ def _is_public_document(path: str) -> bool:
     return path == DOCUMENT_PAGE_PATH or path.startswith(DOCUMENT_PAGE_PATH + "/")
 
 
+def _needs_no_session(request: Request) -> bool:
+    """Pages for citizens and files: no session is read or made (no store access, no cookie)."""
+    path = request.path
+    if request.method in ("GET", "HEAD") and (_is_public_document(path) or path in (
+            "/health", "/demo", "/favicon.ico")):
+        return True
+    return path.startswith(("/widget/", "/static/"))
+
+
+def _warm_up_reader(library: DocumentLibrary) -> None:
+    """Start the upload readers' fork server now, not on the first upload (a few seconds)."""
+    try:
+        library.extractor.start()
+    except (OSError, RuntimeError) as exc:
+        logger.warning("could not start the upload reader in advance: %s", exc)
+
+
+def _size(count: int) -> str:
+    """``20 MB``, ``64 KB``."""
+    if count >= 1024 * 1024:
+        return f"{count / 1048576:.0f} MB"
+    return f"{count / 1024:.0f} KB"
+
+
 def _day_start(value: str) -> float | None:
     try:
         return time.mktime(date.fromisoformat(value).timetuple())
@@ -79,23 +115,46 @@ def create_app(config: ConsoleConfig, library: DocumentLibrary | None = None,
                users: UserStore | None = None, question_log: QuestionLog | None = None,
                throttle: LoginThrottle | None = None,
                sessions: SessionStore | None = None) -> Sanic:
-    """The console app; collaborators are injectable for tests."""
-    app = Sanic(f"cchc_console_{next(_app_numbers)}", configure_logging=False)
-    app.config.REQUEST_MAX_SIZE = config.max_upload_bytes + 256 * 1024
+    """The console app; collaborators are injectable for tests. Sessions and login counters
+    live in the SQLite file ``config.session_db`` or in Redis (``config.session_redis_url``),
+    shared by every worker.
+
+    Raises:
+        StateUnavailable: the configured Redis does not answer.
+    """
+    app = Sanic(f"cchc_console_{next(_app_numbers)}", configure_logging=False,
+                request_class=ConsoleRequest)
+    app.config.REQUEST_MAX_SIZE = config.max_upload_bytes + UPLOAD_FORM_BYTES
     app.config.FALLBACK_ERROR_FORMAT = "html"
+    configure_proxy(app, config)
     library = library or DocumentLibrary(config)
     users = users or UserStore(config.users_file)
     qlog = question_log or QuestionLog(config.question_log)
-    throttle = throttle or LoginThrottle()
-    sessions = sessions or SessionStore(config.session_idle_seconds)
+    if sessions is None or throttle is None:
+        default_sessions, default_throttle = open_state(
+            config.session_db, config.session_redis_url, config.session_idle_seconds,
+            config.login_limits)
+        sessions, throttle = sessions or default_sessions, throttle or default_throttle
     app.ctx.library, app.ctx.users, app.ctx.question_log = library, users, qlog
     app.ctx.throttle, app.ctx.sessions = throttle, sessions
+    app.ctx.console_config = config
+    state_pool: dict[str, ThreadPoolExecutor] = {}  # one per worker process, made at start
+
+    async def state(fn: Callable, *args):
+        """Run a (blocking) session-store or throttle call off the event loop."""
+        pool = state_pool.get("pool")
+        if pool is None:
+            pool = state_pool.setdefault("pool", ThreadPoolExecutor(
+                max_workers=4, thread_name_prefix="console-state"))
+        return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
 
     env = Environment(loader=FileSystemLoader(_TEMPLATES),
                       autoescape=select_autoescape(["html"], default=True),
                       trim_blocks=True, lstrip_blocks=True)
     env.globals.update(labels=FIELD_LABELS, editable_fields=EDITABLE_FIELDS,
-                       public_page=lambda doc_id: document_page_url("", doc_id))
+                       public_page=lambda doc_id: document_page_url("", doc_id),
+                       allowed_link=lambda url: allowed_link(url or "",
+                                                             config.source_link_domains))
     env.filters["datetime"] = lambda ts: time.strftime("%d/%m/%Y %H:%M", time.localtime(ts))
     env.filters["vndate"] = (lambda iso: datetime.strptime(iso, "%Y-%m-%d").strftime("%d/%m/%Y")
                              if iso and len(iso) == 10 else iso)
@@ -109,33 +168,74 @@ def create_app(config: ConsoleConfig, library: DocumentLibrary | None = None,
     def redirect(to: str) -> HTTPResponse:
         return response.redirect(to, status=303)
 
+    def bare_page(title: str, message: str, status: int, back: str = "/documents"
+                  ) -> HTTPResponse:
+        """A page that needs no session (errors met before or without one)."""
+        return response.html(env.get_template("error.html").render(
+            session=Session("", "", 0.0), flashes=[], csrf="", path="", title=title,
+            message=message, back=back), status=status)
+
+    def unavailable_page() -> HTTPResponse:
+        return bare_page("Tạm thời gián đoạn", "Bảng điều khiển tạm thời không truy cập được "
+                         "kho phiên làm việc. Bạn vui lòng thử lại sau ít phút.", 503)
+
+    # -- request bodies ------------------------------------------------------------------------
+    async def body_limit(request: Request) -> int:
+        """``max_form_bytes``, or the upload size for ``POST /upload`` by a signed-in editor
+        (known from the session cookie before the body is read)."""
+        if request.method == "POST" and request.path == UPLOAD_PATH:
+            try:
+                session = await state(sessions.get, request.cookies.get(COOKIE))
+            except StateUnavailable:
+                session = None
+            if session is not None and session.can_edit:
+                request.ctx.preloaded_session, request.ctx.upload_limit = session, True
+                return config.max_upload_bytes + UPLOAD_FORM_BYTES
+        return config.max_form_bytes
+
+    app.ctx.body_limit = body_limit
+
     # -- sessions, CSRF, security headers ------------------------------------------------------
     @app.on_request
     async def load_session(request: Request):
-        if _is_public_document(request.path) and request.method == "GET":
-            request.ctx.session, request.ctx.new_cookie = None, False  # citizens: no cookie
-            return None
-        session = sessions.get(request.cookies.get(COOKIE))
-        request.ctx.new_cookie = session is None
-        request.ctx.session = session or sessions.new()
+        if getattr(request.ctx, "body_refused", False):  # Sanic's error path runs this too
+            logger.warning("request body over the limit: %s %s from %s", request.method,
+                           request.path, client_address(request))
+            return too_large_page(request)
+        request.ctx.session, request.ctx.new_cookie, request.ctx.saved = None, False, ""
+        if _needs_no_session(request) or request.route is None:
+            return None  # citizens, files, unknown paths (answered 404): no session, no cookie
+        try:
+            session = getattr(request.ctx, "preloaded_session", None) or await state(
+                sessions.get, request.cookies.get(COOKIE))
+            if session is None:
+                session = await state(sessions.new)
+                request.ctx.new_cookie = True
+        except StateUnavailable as exc:
+            logger.error("session store unavailable: %s", exc)
+            return unavailable_page()
+        request.ctx.session, request.ctx.saved = session, session.record()
         if request.method == "POST":
-            if int(request.headers.get("content-length") or 0) > app.config.REQUEST_MAX_SIZE:
-                return too_large_page()
             token = request.form.get("csrf_token") if request.form else None
-            if not request.ctx.session.csrf_ok(token):
+            if not session.csrf_ok(token):
                 logger.warning("CSRF check failed for %s %s from %s", request.method,
-                               request.path, request.ip)
+                               request.path, client_address(request))
                 request.ctx.new_cookie = True
                 return response.html(env.get_template("error.html").render(
-                    session=request.ctx.session, flashes=[], csrf=request.ctx.session.csrf,
-                    path=request.path, title="Yêu cầu không hợp lệ",
+                    session=session, flashes=[], csrf=session.csrf, path=request.path,
+                    title="Yêu cầu không hợp lệ",
                     message="Phiên làm việc không hợp lệ hoặc đã hết hạn. Hãy tải lại trang "
                             "và thử lại."), status=403)
 
     @app.on_response
     async def finish(request: Request, resp: HTTPResponse):
         session: Session | None = getattr(request.ctx, "session", None)
-        if session is not None and getattr(request.ctx, "new_cookie", False):
+        if session is not None and session.id and session.record() != request.ctx.saved:
+            try:
+                await state(sessions.update, session)  # flashes shown or added
+            except StateUnavailable as exc:
+                logger.error("session store unavailable: %s", exc)
+        if session is not None and session.id and getattr(request.ctx, "new_cookie", False):
             secure = (config.cookie_security is CookieSecurity.ALWAYS or (
                 config.cookie_security is CookieSecurity.AUTO and request.scheme == "https"))
             resp.cookies[COOKIE] = session.id
@@ -172,24 +272,30 @@ def create_app(config: ConsoleConfig, library: DocumentLibrary | None = None,
         return denied
 
     # -- errors ----------------------------------------------------------------------------------
-    def too_large_page() -> HTTPResponse:
-        limit = config.max_upload_bytes / 1048576
-        return response.html(
-            "<!doctype html><html lang=vi><meta charset=utf-8><title>Tệp quá lớn</title>"
-            f"<p>Tệp quá lớn: giới hạn là {limit:.0f} MB. <a href=/upload>Quay lại</a></p>",
-            status=413)
+    def too_large_page(request: Request) -> HTTPResponse:
+        if getattr(request.ctx, "upload_limit", False):
+            return bare_page("Tệp quá lớn", f"Tệp quá lớn: giới hạn là "
+                             f"{_size(config.max_upload_bytes)}. Hãy chọn tệp nhỏ hơn hoặc tách "
+                             "văn bản thành nhiều tệp.", 413, UPLOAD_PATH)
+        return bare_page("Yêu cầu quá lớn", f"Nội dung gửi lên quá lớn (giới hạn "
+                         f"{_size(config.max_form_bytes)}) nên không được xử lý. Bạn vui lòng "
+                         "quay lại và thử lại.", 413)
 
     @app.exception(PayloadTooLarge)
     async def too_large(request: Request, exc: PayloadTooLarge):
-        return too_large_page()
+        return too_large_page(request)
+
+    @app.exception(StateUnavailable)
+    async def state_unavailable(request: Request, exc: StateUnavailable):
+        logger.error("session store unavailable: %s", exc)
+        return unavailable_page()
 
     @app.exception(NotFound)
     async def not_found(request: Request, exc: NotFound):
         if _is_public_document(request.path):
             return public_not_found()
         if getattr(request.ctx, "session", None) is None:
-            request.ctx.session = sessions.new()
-            request.ctx.new_cookie = True
+            return bare_page("Không tìm thấy", "Trang hoặc văn bản bạn tìm không tồn tại.", 404)
         return render(request, "error.html", status=404, title="Không tìm thấy",
                       message="Trang hoặc văn bản bạn tìm không tồn tại.")
 
@@ -200,39 +306,56 @@ def create_app(config: ConsoleConfig, library: DocumentLibrary | None = None,
 
     @app.post("/login", error_format="html")
     async def login(request: Request):
-        name = (request.form.get("username") or "").strip().lower()
-        password = request.form.get("password") or ""
+        name = (request.form.get("username") or "").strip().lower()[:64]
+        password = (request.form.get("password") or "")[:1024]
         target = request.form.get("next") or "/documents"
-        if not target.startswith("/") or target.startswith("//"):
+        if not target.startswith("/") or target.startswith("//") or "\\" in target:
             target = "/documents"
-        address = request.ip or "?"
-        left = throttle.locked_for(name, address)
-        if left > 0:
-            logger.warning("login refused (locked) for %r from %s", name, address)
+        address = client_address(request)
+        # the attempt is counted before the password is checked, atomically with the limits
+        admission = await state(throttle.begin, name, address)
+        if not admission.allowed:
+            minutes = math.ceil(admission.retry_after / 60)
+            logger.warning("login refused (%s locked) for %r from %s", admission.locked, name,
+                           address)
+            error = (f"Tài khoản tạm khoá do đăng nhập sai nhiều lần. Thử lại sau {minutes} "
+                     "phút." if admission.locked == "user" else
+                     f"Có quá nhiều lần đăng nhập sai từ địa chỉ của bạn. Thử lại sau {minutes} "
+                     "phút.")
             return render(request, "login.html", status=429, next=target, username=name,
-                          error=f"Tài khoản tạm khoá do đăng nhập sai nhiều lần. Thử lại sau "
-                                f"{math.ceil(left / 60)} phút.")
+                          error=error)
         user = await asyncio.get_running_loop().run_in_executor(None, users.authenticate, name,
                                                                 password)
         if user is None:
-            locked = throttle.failure(name, address)
+            limits = throttle.limits
+            user_locked = admission.user_failures >= limits.max_failures_user
+            locked = user_locked or admission.address_failures >= limits.max_failures_address
             logger.warning("failed login for %r from %s%s", name, address,
                            " (now locked)" if locked else "")
-            error = ("Tài khoản tạm khoá 15 phút do đăng nhập sai 5 lần." if locked
-                     else "Tên đăng nhập hoặc mật khẩu không đúng.")
+            minutes = math.ceil(limits.window_seconds / 60)
+            if user_locked:
+                error = (f"Tài khoản tạm khoá {minutes} phút do đăng nhập sai "
+                         f"{limits.max_failures_user} lần.")
+            elif locked:
+                error = (f"Có quá nhiều lần đăng nhập sai từ địa chỉ của bạn: tạm khoá {minutes} "
+                         "phút.")
+            else:
+                error = "Tên đăng nhập hoặc mật khẩu không đúng."
             return render(request, "login.html", status=429 if locked else 401, next=target,
                           username=name, error=error)
-        throttle.success(name, address)
-        session = sessions.rotate(request.ctx.session)  # no session fixation
-        session.user, session.role = user.name, user.role
+        await state(throttle.succeeded, name, address, admission)
+        # a fresh id and CSRF token: no session fixation
+        session = await state(sessions.rotate, request.ctx.session, user.name, user.role)
         request.ctx.session, request.ctx.new_cookie = session, True
+        request.ctx.saved = session.record()
         logger.info("login: %s (%s) from %s", user.name, user.role.value, address)
         return redirect(target)
 
     @app.post("/logout", error_format="html")
     async def logout(request: Request):
-        request.ctx.session = sessions.rotate(request.ctx.session)
-        request.ctx.new_cookie = True
+        session = await state(sessions.rotate, request.ctx.session)
+        request.ctx.session, request.ctx.new_cookie = session, True
+        request.ctx.saved = session.record()
         return redirect("/login")
 
     # -- documents -------------------------------------------------------------------------------
@@ -424,10 +547,21 @@ def create_app(config: ConsoleConfig, library: DocumentLibrary | None = None,
 
     @app.get("/health", error_format="html")
     async def health(request: Request):
-        return response.json({"status": "ok", "index_version": library.version()})
+        return response.json({"status": "ok", "index_version": library.version(),
+                              "worker": os.getpid()})
+
+    @app.after_server_start
+    async def warm_up(app_: Sanic, _loop) -> None:
+        threading.Thread(target=_warm_up_reader, args=(library,), name="console-warm-up",
+                         daemon=True).start()
 
     @app.after_server_stop
     async def close(app_: Sanic, _loop) -> None:
         library.close()
+        pool = state_pool.pop("pool", None)
+        if pool is not None:
+            pool.shutdown(wait=True)
+        sessions.close()
+        throttle.close()
 
     return app

@@ -12,6 +12,7 @@ action server reads; it picks up the new version on its next question.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import os
 import re
@@ -20,18 +21,20 @@ import tempfile
 import threading
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
 from console.config import ConsoleConfig
+from console.sandbox import Failure, IsolatedExtractor, SandboxError
 from knowledge.config import KnowledgeConfig
 from knowledge.index.store import IndexData, IndexError_, current_version, read_index
 from knowledge.ingest.indexer import Indexer, IngestReport
-from knowledge.ingest.loaders import LoadError, extract_file, make_document, split_header
+from knowledge.ingest.loaders import Limit, LimitExceeded, LoadError, extract_file, split_header
 from knowledge.retrieval.dense import Embedder
 from knowledge.schema import Chunk, Document
 from knowledge.text.segment import TermAnalyzer
@@ -167,6 +170,47 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
+def _vn_number(value: float) -> str:
+    return f"{value:,.0f}".replace(",", ".")
+
+
+def unreadable_message(filename: str, exc: LoadError, cpu_seconds: int = 0,
+                       memory_mb: int = 0) -> str:
+    """What an official reads when an uploaded file cannot be read: which limit it went over
+    and what to do, in Vietnamese (the English reason of other errors is appended as is)."""
+    name = f"“{filename}”"
+    if isinstance(exc, LimitExceeded):
+        found, allowed = exc.found, exc.allowed
+        messages = {
+            Limit.CHARS: f"Tệp {name} có quá nhiều chữ (hơn {_vn_number(allowed)} ký tự). Hãy "
+                         "tách văn bản thành các tệp nhỏ hơn rồi tải lên lần lượt.",
+            Limit.FILE_BYTES: f"Tệp {name} quá lớn để đọc ({found / 1048576:.1f} MB; giới hạn "
+                              f"{allowed / 1048576:.0f} MB).",
+            Limit.PDF_PAGES: f"Tệp PDF {name} có {_vn_number(found)} trang, vượt giới hạn "
+                             f"{_vn_number(allowed)} trang. Hãy tách thành các tệp nhỏ hơn.",
+            Limit.PDF_CONTENT: f"Tệp PDF {name} có nội dung trang quá lớn hoặc lặp lại bất "
+                               "thường nên không được đọc. Hãy xuất lại tệp ra PDF (Print to "
+                               "PDF) rồi thử lại.",
+            Limit.ZIP_MEMBERS: f"Tệp .docx {name} chứa quá nhiều thành phần "
+                               f"({_vn_number(found)}) nên không được đọc. Hãy mở tệp bằng "
+                               "Word, lưu lại rồi thử lại.",
+        }
+        return messages.get(exc.limit, (
+            f"Tệp .docx {name} bị nén bất thường (giải nén ra quá lớn) nên không được đọc. "
+            "Hãy mở tệp bằng Word, lưu lại rồi thử lại."))
+    if isinstance(exc, SandboxError):
+        if exc.failure is Failure.CPU:
+            return (f"Tệp {name} quá phức tạp: việc đọc tệp vượt quá {cpu_seconds} giây xử lý "
+                    "nên đã dừng. Hãy kiểm tra lại tệp (hoặc lưu lại dưới dạng khác) rồi thử "
+                    "lại.")
+        if exc.failure is Failure.MEMORY:
+            return (f"Tệp {name} cần quá nhiều bộ nhớ để đọc (giới hạn {memory_mb} MB) nên đã "
+                    "dừng. Hãy tách tệp hoặc lưu lại dưới dạng khác rồi thử lại.")
+        return (f"Trình đọc tệp dừng bất thường khi đọc {name}. Tệp có thể bị hỏng: hãy lưu lại "
+                "tệp rồi thử lại.")
+    return f"Không đọc được tệp {name}: {exc}"
+
+
 def _matches(doc: Document, words: list[str]) -> bool:
     m = doc.meta
     hay = fold_diacritics(" ".join([doc.id, m.title, m.number, m.doc_type, m.issuer, m.signer,
@@ -182,11 +226,13 @@ class DocumentLibrary:
     """
 
     def __init__(self, config: ConsoleConfig, embedder: Embedder | None = None,
-                 analyzer: TermAnalyzer | None = None) -> None:
+                 analyzer: TermAnalyzer | None = None,
+                 extractor: IsolatedExtractor | None = None) -> None:
         self.config = config
         self._kb_config = KnowledgeConfig(model=config.model, index_dir=config.index_dir)
         self._embedder = embedder
         self._analyzer = analyzer
+        self.extractor = extractor or IsolatedExtractor(config.sandbox_limits)
         self._indexer: Indexer | None = None
         self._lock = threading.Lock()  # one change at a time
         self._read_lock = threading.Lock()
@@ -200,6 +246,20 @@ class DocumentLibrary:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
+
+    @contextmanager
+    def _changing(self) -> Iterator[None]:
+        """One change at a time: across the threads of this process and across console
+        workers (an exclusive ``flock`` on ``<index>/.ingest.lock``), so that two uploads never
+        publish index versions built from the same old one."""
+        with self._lock:
+            self.config.index_dir.mkdir(parents=True, exist_ok=True)
+            with open(self.config.index_dir / ".ingest.lock", "a+b") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _get_indexer(self) -> Indexer:
         if self._indexer is None:
@@ -316,7 +376,7 @@ class DocumentLibrary:
         uploads = self.config.uploads_dir
         uploads.mkdir(parents=True, exist_ok=True)
         doc_id = slugify(filename) + ".txt"
-        with self._lock:
+        with self._changing():
             target = uploads / doc_id
             if doc_id in self._indexed_ids() or target.exists():
                 if not replace:
@@ -330,10 +390,12 @@ class DocumentLibrary:
                 raw = incoming / f"upload{suffix}"
                 raw.write_bytes(content)
                 try:
-                    extracted = extract_file(raw)
-                    make_document(doc_id, extracted.text, extracted.fields)  # no text → error
+                    extracted = self.extractor.extract(raw)  # a limited child process
                 except LoadError as exc:
-                    raise ConsoleError(f"Không đọc được tệp “{filename}”: {exc}") from None
+                    logger.warning("upload %s refused: %s", filename, exc)
+                    limits = self.extractor.limits
+                    raise ConsoleError(unreadable_message(
+                        filename, exc, limits.cpu_seconds, limits.memory_mb)) from None
                 header = {k: v for k, v in extracted.fields.items() if k in HEADER_FIELDS}
                 header.setdefault("source", Path(filename).name)
                 header.update(explicit)
@@ -357,7 +419,7 @@ class DocumentLibrary:
 
     def delete(self, doc_id: str) -> ChangeResult:
         """Remove a document from the index; its file moves to ``.deleted/`` (recoverable)."""
-        with self._lock:
+        with self._changing():
             if doc_id not in self._indexed_ids():
                 raise ConsoleError(f"Không có văn bản “{doc_id}” trong chỉ mục.")
             source = self.source_of(doc_id)
@@ -385,7 +447,7 @@ class DocumentLibrary:
         Empty fields go back to what extraction finds in the text.
         """
         fields = clean_fields(form)
-        with self._lock:
+        with self._changing():
             source = self.source_of(doc_id)
             if source is None or source.suffix.lower() not in (".txt", ".md"):
                 raise ConsoleError("Chỉ sửa được siêu dữ liệu của văn bản có tệp nguồn dạng văn "

@@ -1,142 +1,66 @@
-"""Sessions (random server-side ids), CSRF tokens and the login lockout."""
+"""HTTP-level protections of the console: request body limits per route, and who is the
+client (address and scheme) behind a reverse proxy.
+
+* Sanic reads a request's body before any middleware runs; :class:`ConsoleRequest` lowers the
+  limit first: ``max_form_bytes`` everywhere, ``max_upload_bytes`` (+256 KB of form) only for
+  ``POST /upload`` by a signed-in editor. Over the limit Sanic stops reading and the app
+  answers 413.
+* Forwarding headers (``X-Forwarded-For``/``-Proto``, ``X-Real-IP``, ``Forwarded``) are read
+  only when the console is configured to stand behind a proxy (Sanic's ``PROXIES_COUNT``,
+  ``REAL_IP_HEADER``, ``FORWARDED_SECRET``) and only from a peer in ``trusted_proxies``; then
+  the login limits see the real client address and the session cookie gets ``Secure`` when
+  the proxy says the client used https.
+"""
 
 from __future__ import annotations
 
-import hmac
-import secrets
-import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from console.users import Role
+from sanic import Request, Sanic
+from sanic.exceptions import PayloadTooLarge
 
-MAX_FAILURES = 5
-LOCKOUT_SECONDS = 15 * 60
-MAX_SESSIONS = 10_000
+from console.config import ConsoleConfig
+
+UPLOAD_PATH = "/upload"
+UPLOAD_FORM_BYTES = 256 * 1024  # the upload form's other fields and multipart framing
 
 
-@dataclass
-class Session:
-    """One browser's session. ``user`` is ``None`` before login (the login form still needs a
-    CSRF token). The id is never reused across a login: see :meth:`SessionStore.rotate`."""
+class ConsoleRequest(Request):
+    """A Sanic request with a body limit per route and forwarding headers from trusted proxies
+    only. The app sets ``app.ctx.body_limit`` (an async function of the request) and
+    ``app.ctx.console_config``."""
 
-    id: str
-    csrf: str
-    last_seen: float
-    user: str | None = None
-    role: Role | None = None
-    flashes: list[tuple[str, str]] = field(default_factory=list)
+    async def receive_body(self) -> None:
+        stream = self.stream
+        limit: Callable[[Request], Awaitable[int]] | None = getattr(self.app.ctx, "body_limit",
+                                                                    None)
+        if stream is not None and limit is not None:
+            stream.request_max_size = min(stream.request_max_size, await limit(self))
+        try:
+            await super().receive_body()
+        except PayloadTooLarge:
+            # Sanic runs the request middleware again to answer an error: it must know
+            self.ctx.body_refused = True
+            raise
 
     @property
-    def can_edit(self) -> bool:
-        return self.role is not None and self.role.can_edit
-
-    def flash(self, kind: str, message: str) -> None:
-        self.flashes.append((kind, message))
-
-    def pop_flashes(self) -> list[tuple[str, str]]:
-        out, self.flashes = self.flashes, []
-        return out
-
-    def csrf_ok(self, token: str | None) -> bool:
-        return bool(token) and hmac.compare_digest(token.encode(), self.csrf.encode())
+    def forwarded(self) -> Any:
+        config: ConsoleConfig | None = getattr(self.app.ctx, "console_config", None)
+        if self.parsed_forwarded is None and (
+                config is None or not config.is_trusted_proxy(self.ip)):
+            self.parsed_forwarded = {}  # headers of an untrusted peer are ignored
+        return super().forwarded
 
 
-class SessionStore:
-    """In-memory sessions keyed by 256-bit random ids; idle sessions expire."""
-
-    def __init__(self, idle_seconds: int, clock: Callable[[], float] = time.time) -> None:
-        self.idle_seconds = idle_seconds
-        self._clock = clock
-        self._sessions: dict[str, Session] = {}
-        self._lock = threading.Lock()
-
-    def get(self, session_id: str | None) -> Session | None:
-        if not session_id:
-            return None
-        now = self._clock()
-        with self._lock:
-            session = self._sessions.get(session_id)
-            if session is None:
-                return None
-            if now - session.last_seen > self.idle_seconds:
-                del self._sessions[session_id]
-                return None
-            session.last_seen = now
-            return session
-
-    def new(self) -> Session:
-        now = self._clock()
-        session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), now)
-        with self._lock:
-            if len(self._sessions) >= MAX_SESSIONS:
-                self._prune(now)
-            self._sessions[session.id] = session
-        return session
-
-    def rotate(self, session: Session) -> Session:
-        """A fresh id and CSRF token for ``session`` (on login and logout)."""
-        fresh = self.new()
-        fresh.flashes = session.flashes
-        self.drop(session)
-        return fresh
-
-    def drop(self, session: Session) -> None:
-        with self._lock:
-            self._sessions.pop(session.id, None)
-
-    def _prune(self, now: float) -> None:
-        expired = [k for k, s in self._sessions.items() if now - s.last_seen > self.idle_seconds]
-        for key in expired:
-            del self._sessions[key]
-        if len(self._sessions) >= MAX_SESSIONS:  # still full: drop the oldest anonymous ones
-            anonymous = sorted((s.last_seen, k) for k, s in self._sessions.items() if not s.user)
-            for _, key in anonymous[: max(1, len(anonymous) // 2)]:
-                del self._sessions[key]
+def configure_proxy(app: Sanic, config: ConsoleConfig) -> None:
+    """Sanic's proxy settings from the console's (none of them unless configured)."""
+    app.config.PROXIES_COUNT = config.proxies_count or None
+    app.config.REAL_IP_HEADER = config.real_ip_header or None
+    app.config.FORWARDED_SECRET = config.forwarded_secret or None
 
 
-class LoginThrottle:
-    """Locks a (user name, client address) pair for 15 minutes after 5 failed logins within
-    15 minutes. Keyed on the pair so that nobody can lock a colleague out from elsewhere."""
-
-    def __init__(self, max_failures: int = MAX_FAILURES, lockout_seconds: int = LOCKOUT_SECONDS,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.max_failures = max_failures
-        self.lockout_seconds = lockout_seconds
-        self._clock = clock
-        self._failures: dict[tuple[str, str], list[float]] = {}
-        self._locked_until: dict[tuple[str, str], float] = {}
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def _key(user: str, address: str) -> tuple[str, str]:
-        return user.strip().lower(), address
-
-    def locked_for(self, user: str, address: str) -> float:
-        """Seconds left of a lockout (0 when not locked)."""
-        key = self._key(user, address)
-        with self._lock:
-            left = self._locked_until.get(key, 0) - self._clock()
-            if left <= 0:
-                self._locked_until.pop(key, None)
-                return 0.0
-            return left
-
-    def failure(self, user: str, address: str) -> bool:
-        """Record a failed login; True when it locks the pair."""
-        key = self._key(user, address)
-        now = self._clock()
-        with self._lock:
-            recent = [t for t in self._failures.get(key, []) if now - t < self.lockout_seconds]
-            recent.append(now)
-            if len(recent) >= self.max_failures:
-                self._locked_until[key] = now + self.lockout_seconds
-                self._failures.pop(key, None)
-                return True
-            self._failures[key] = recent
-            return False
-
-    def success(self, user: str, address: str) -> None:
-        with self._lock:
-            self._failures.pop(self._key(user, address), None)
+def client_address(request: Request) -> str:
+    """The client's address: from the trusted proxy's headers when configured, else the
+    socket's peer."""
+    return str(request.remote_addr or request.ip or "?")

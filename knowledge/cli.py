@@ -121,7 +121,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
         answer = Answer(result["answer"], result["declined"],
                         tuple(Citation(**c) for c in result["citations"]))
-        return render_reply(answer, document_url_base=kb.config.document_url_base)
+        return render_reply(answer, document_url_base=kb.config.document_url_base,
+                            link_domains=kb.config.source_link_domains)
 
     return _each(args.question, run, args.json, render)
 

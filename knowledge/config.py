@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from knowledge.answering.links import DEFAULT_LINK_DOMAINS, parse_link_domains
 from knowledge.embedding.settings import EncoderSettings
 from knowledge.ingest.chunking import ChunkingConfig
 from knowledge.retrieval.fusion import FusionMode
@@ -38,6 +39,9 @@ class KnowledgeConfig:
         document_url_base: the public address of the console (``http://host:8080``); replies
             link a cited document without an http(s) source of its own to its page there
             (``<base>/van-ban/<id>``). Empty: no such link.
+        source_link_domains: the domains (and their subdomains) a document's own http(s)
+            address may link to in replies (``KB_SOURCE_LINK_DOMAINS``, default ``gov.vn``);
+            other sources come from the file's supplier and are never links.
     """
 
     model: str = str(DEFAULT_MODEL_DIR)
@@ -53,6 +57,7 @@ class KnowledgeConfig:
     decline_threshold: float = 0.35
     today: date | None = None
     document_url_base: str = ""
+    source_link_domains: tuple[str, ...] = DEFAULT_LINK_DOMAINS
 
     def __post_init__(self) -> None:
         if not isinstance(self.fusion, FusionMode):
@@ -77,11 +82,14 @@ class KnowledgeConfig:
                                  f"or fragment, e.g. http://127.0.0.1:8080; got "
                                  f"{self.document_url_base!r}")
             object.__setattr__(self, "document_url_base", self.document_url_base.rstrip("/"))
+        object.__setattr__(self, "source_link_domains",
+                           parse_link_domains(self.source_link_domains))
 
     @classmethod
     def from_env(cls, **overrides) -> KnowledgeConfig:
         """Read ``KB_MODEL``, ``KB_INDEX``, ``KB_DECLINE_THRESHOLD``, ``KB_FUSION``, ``KB_TODAY``
-        (YYYY-MM-DD), ``KB_DOCUMENT_URL_BASE`` and the encoder's ``KB_EMBED_BACKEND``,
+        (YYYY-MM-DD), ``KB_DOCUMENT_URL_BASE``, ``KB_SOURCE_LINK_DOMAINS`` (comma-separated;
+        set but empty: no external links) and the encoder's ``KB_EMBED_BACKEND``,
         ``KB_EMBED_PRECISION``, ``KB_EMBED_MAX_TOKENS``, ``KB_TORCH_THREADS``."""
         values: dict = {"embedding": EncoderSettings.from_env()}
         if os.environ.get("KB_MODEL"):
@@ -96,6 +104,9 @@ class KnowledgeConfig:
             values["today"] = date.fromisoformat(os.environ["KB_TODAY"])
         if os.environ.get("KB_DOCUMENT_URL_BASE"):
             values["document_url_base"] = os.environ["KB_DOCUMENT_URL_BASE"].strip()
+        if "KB_SOURCE_LINK_DOMAINS" in os.environ:
+            values["source_link_domains"] = parse_link_domains(
+                os.environ["KB_SOURCE_LINK_DOMAINS"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 

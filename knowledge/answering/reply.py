@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from knowledge.answering.links import DEFAULT_LINK_DOMAINS, allowed_link
 from knowledge.lexicon.dates import vn_date
 from knowledge.lexicon.doc_numbers import type_of_number
 from knowledge.schema import Answer, Citation
@@ -52,17 +53,22 @@ def document_page_url(base: str, doc_id: str) -> str:
     return f"{base}{DOCUMENT_PAGE_PATH}/{path}"
 
 
-def source_url(c: Citation, document_url_base: str = "") -> str:
-    """Where a reader can open the cited document: its own http(s) address when it has one,
-    else its page on the console when ``document_url_base`` is set, else ``""``."""
-    if c.source.startswith(("http://", "https://")):
+def source_url(c: Citation, document_url_base: str = "",
+               link_domains: tuple[str, ...] = DEFAULT_LINK_DOMAINS) -> str:
+    """Where a reader can open the cited document: its own http(s) address when that is on an
+    allow-listed domain (``link_domains``, see :func:`~knowledge.answering.links.allowed_link`),
+    else its page on the console when ``document_url_base`` is set, else ``""``. A source on
+    another domain (it comes from the file: an uploaded page's canonical link, a ``source:``
+    line) is never a link."""
+    if allowed_link(c.source, link_domains):
         return c.source
     if document_url_base and c.doc_id:
         return document_page_url(document_url_base, c.doc_id)
     return ""
 
 
-def render_reply(answer: Answer, document_url_base: str = "") -> str:
+def render_reply(answer: Answer, document_url_base: str = "",
+                 link_domains: tuple[str, ...] = DEFAULT_LINK_DOMAINS) -> str:
     """Answer first, then "Nguồn:" with the document (and its address in parentheses when it
     has one, see :func:`source_url`) and a short verbatim quote.
 
@@ -72,6 +78,7 @@ def render_reply(answer: Answer, document_url_base: str = "") -> str:
         answer: what :meth:`knowledge.base.KnowledgeBase.ask` returned.
         document_url_base: the public address of the console (``KB_DOCUMENT_URL_BASE``), so
             that documents without an address of their own link to their page there.
+        link_domains: domains a document's own address may link to (``KB_SOURCE_LINK_DOMAINS``).
     """
     lines = [answer.text]
     if answer.declined:
@@ -84,11 +91,11 @@ def render_reply(answer: Answer, document_url_base: str = "") -> str:
         # an answer drawn from several documents lists them all (each with its link)
         lines.append("Nguồn:")
         for c in answer.citations[:MAX_SOURCES]:
-            url = source_url(c, document_url_base)
+            url = source_url(c, document_url_base, link_domains)
             lines.append(f"• {describe_source(c)}" + (f" ({url})" if url else ""))
         return "\n".join(lines)
     for c in answer.citations[:1]:
-        url = source_url(c, document_url_base)
+        url = source_url(c, document_url_base, link_domains)
         lines.append(f"Nguồn: {describe_source(c)}" + (f" ({url})" if url else ""))
         if c.quote and c.quote not in answer.text:
             lines.append(f"Trích: “{c.quote}”")

@@ -15,6 +15,13 @@ Every text is brought to NFC Unicode; legacy Vietnamese encodings (TCVN3/ABC, VN
 Windows-1258) are detected and converted, and text that still looks like mojibake is refused
 rather than indexed. A file's document id is its path relative to the folder given (a single
 file: its name). :func:`load_paths` never stops at a bad file: it reports it with the reason.
+
+Every reader keeps to :class:`~knowledge.ingest.formats.base.ExtractLimits` (text per document,
+file size, PDF pages and content, ``.docx`` decompressed sizes and ratio): a file over a limit
+is refused with :class:`~knowledge.ingest.formats.base.LimitExceeded`, a :class:`LoadError`
+whose message says which limit. Files from people outside the operator's control (console
+uploads) are also parsed in a separate process with CPU and memory limits
+(:mod:`console.sandbox`).
 """
 
 from __future__ import annotations
@@ -25,20 +32,28 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from knowledge.ingest.formats import docx, html, jsonl, pdf, text
-from knowledge.ingest.formats.base import Extracted, LoadError
+from knowledge.ingest.formats.base import (
+    DEFAULT_LIMITS,
+    Extracted,
+    ExtractLimits,
+    Limit,
+    LimitExceeded,
+    LoadError,
+)
 from knowledge.ingest.formats.text import split_header
 from knowledge.ingest.metadata import extract_metadata, places_from_source
 from knowledge.lexicon.doc_types import canonical_type
 from knowledge.schema import Document, DocumentMeta
 from knowledge.text.normalize import clean_text
 
-__all__ = ["Extracted", "LoadError", "LoadReport", "SUPPORTED_SUFFIXES", "extract_file",
-           "iter_files", "load_file", "load_jsonl", "load_paths", "load_text_file",
-           "make_document", "split_header"]
+__all__ = ["DEFAULT_LIMITS", "ExtractLimits", "Extracted", "Limit", "LimitExceeded",
+           "LoadError", "LoadReport", "SUPPORTED_SUFFIXES", "extract_file", "iter_files",
+           "load_file", "load_jsonl", "load_paths", "load_text_file", "make_document",
+           "split_header"]
 
 logger = logging.getLogger(__name__)
 
-_EXTRACTORS: dict[str, Callable[[Path], Extracted]] = {
+_EXTRACTORS: dict[str, Callable[[Path, ExtractLimits], Extracted]] = {
     **dict.fromkeys(text.SUFFIXES, text.extract_text_file),
     **dict.fromkeys(html.SUFFIXES, html.extract_html_file),
     **dict.fromkeys(docx.SUFFIXES, docx.extract_docx_file),
@@ -67,9 +82,9 @@ def iter_files(path: Path) -> Iterator[tuple[Path, str]]:
         yield file, file.relative_to(path).as_posix()
 
 
-def load_paths(paths: list[Path]) -> LoadReport:
-    """Read every supported file under ``paths``. Unsupported or broken files are reported,
-    never silently indexed, and one bad file never stops the others."""
+def load_paths(paths: list[Path], limits: ExtractLimits = DEFAULT_LIMITS) -> LoadReport:
+    """Read every supported file under ``paths``. Unsupported, broken or over-limit files are
+    reported, never silently indexed, and one bad file never stops the others."""
     report = LoadReport()
     for root in paths:
         root = Path(root)
@@ -83,13 +98,18 @@ def load_paths(paths: list[Path]) -> LoadReport:
                 continue
             try:
                 if suffix in jsonl.SUFFIXES:
-                    report.documents.extend(load_jsonl(file))
+                    report.documents.extend(load_jsonl(file, limits))
                     continue
-                extracted = extract_file(file)
-                report.documents.append(make_document(doc_id, extracted.text, extracted.fields))
+                extracted = extract_file(file, limits)
+                report.documents.append(
+                    make_document(doc_id, extracted.text, extracted.fields, limits))
             except LoadError as exc:
                 logger.warning("skipped %s: %s", file, exc)
                 report.failures.append((str(file), str(exc)))
+                continue
+            except MemoryError:
+                logger.error("skipped %s: out of memory while reading it", file)
+                report.failures.append((str(file), "out of memory while reading the file"))
                 continue
             except OSError as exc:
                 logger.warning("skipped %s: %s", file, exc)
@@ -107,16 +127,17 @@ def load_paths(paths: list[Path]) -> LoadReport:
     return report
 
 
-def extract_file(file: Path) -> Extracted:
+def extract_file(file: Path, limits: ExtractLimits = DEFAULT_LIMITS) -> Extracted:
     """Text and stated metadata of one ``.txt``/``.md``/``.html``/``.docx``/``.pdf`` file.
 
     Raises:
-        LoadError: the file is of another type, broken, scanned, or its text unreadable.
+        LoadError: the file is of another type, broken, scanned, or its text unreadable;
+            :class:`LimitExceeded` when it is over one of ``limits``.
     """
     extractor = _EXTRACTORS.get(file.suffix.lower())
     if extractor is None:
         raise LoadError(f"unsupported file type '{file.suffix.lower()}'")
-    return extractor(file)
+    return extractor(file, limits)
 
 
 def _meta_from_fields(fields: dict) -> DocumentMeta:
@@ -130,8 +151,14 @@ def _meta_from_fields(fields: dict) -> DocumentMeta:
     return DocumentMeta.from_dict(data)
 
 
-def make_document(doc_id: str, text: str, fields: dict | None = None) -> Document:
-    """Clean ``text``, extract metadata and lay explicit ``fields`` over it."""
+def make_document(doc_id: str, text: str, fields: dict | None = None,
+                  limits: ExtractLimits = DEFAULT_LIMITS) -> Document:
+    """Clean ``text``, extract metadata and lay explicit ``fields`` over it.
+
+    Raises:
+        LoadError: no text; :class:`LimitExceeded` for more text than ``limits.max_chars``.
+    """
+    limits.check_chars(len(text))
     text = clean_text(text)
     if not text:
         raise LoadError("the document has no text")
@@ -160,8 +187,8 @@ def load_file(file: Path, doc_id: str) -> Document:
     return make_document(doc_id, extracted.text, extracted.fields)
 
 
-
-def load_jsonl(file: Path) -> list[Document]:
-    """One document per line: ``id``, ``text`` and optional metadata fields."""
-    return [make_document(doc_id, body, fields) for doc_id, body, fields in
+def load_jsonl(file: Path, limits: ExtractLimits = DEFAULT_LIMITS) -> list[Document]:
+    """One document per line: ``id``, ``text`` and optional metadata fields (each record's
+    text within ``limits.max_chars``)."""
+    return [make_document(doc_id, body, fields, limits) for doc_id, body, fields in
             jsonl.read_records(file)]

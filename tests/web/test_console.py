@@ -27,7 +27,7 @@ from console.documents import (
     render_with_header,
     slugify,
 )
-from console.security import LoginThrottle
+from console.state.sqlite import SqliteDatabase, SqliteLoginThrottle, SqliteSessionStore
 from console.users import Role, UserStore, hash_password, verify_password
 from knowledge.base import KnowledgeBase
 from knowledge.config import KnowledgeConfig
@@ -82,11 +82,14 @@ def env(tmp_path, base_index, users_file, embedder, analyzer):
     config = ConsoleConfig(index_dir=index, model=embedder.model_name,
                            uploads_dir=tmp_path / "uploads", source_dirs=(),
                            question_log=tmp_path / "questions.db", users_file=users_file,
-                           rasa_url="http://127.0.0.1:5999")
+                           rasa_url="http://127.0.0.1:5999", session_db=tmp_path / "state.db")
     library = DocumentLibrary(config, embedder=embedder, analyzer=analyzer)
     clock = Clock()
+    database = SqliteDatabase(config.session_db)
     return {"config": config, "library": library, "clock": clock,
-            "throttle": LoginThrottle(clock=clock), "log": QuestionLog(config.question_log)}
+            "throttle": SqliteLoginThrottle(database, config.login_limits, clock=clock),
+            "sessions": SqliteSessionStore(database, config.session_idle_seconds, clock=clock),
+            "log": QuestionLog(config.question_log)}
 
 
 def _free_port() -> int:
@@ -101,7 +104,8 @@ async def serve(env: dict, **config_changes) -> AsyncIterator[httpx2.AsyncClient
     if config_changes:
         config = ConsoleConfig(**{**config.__dict__, **config_changes})
     async with serve_app(lambda: create_app(config, library=env["library"],
-                                            question_log=env["log"], throttle=env["throttle"]),
+                                            question_log=env["log"], throttle=env["throttle"],
+                                            sessions=env["sessions"]),
                          timeout=120) as client:
         yield client
 
@@ -182,19 +186,6 @@ async def test_lockout_after_five_failures_for_fifteen_minutes(env):
         assert (await login(client, EDITOR, EDITOR_PW)).status_code == 429
         env["clock"].now += 61
         assert (await login(client, EDITOR, EDITOR_PW)).status_code == 303
-
-
-def test_throttle_is_per_user_and_address():
-    clock = Clock()
-    throttle = LoginThrottle(clock=clock)
-    for _ in range(4):
-        assert throttle.failure("an", "10.0.0.1") is False
-    assert throttle.failure("AN", "10.0.0.1") is True  # names are case-insensitive
-    assert throttle.locked_for("an", "10.0.0.1") == pytest.approx(900)
-    assert throttle.locked_for("an", "10.0.0.2") == 0
-    assert throttle.locked_for("binh", "10.0.0.1") == 0
-    clock.now += 901
-    assert throttle.locked_for("an", "10.0.0.1") == 0
 
 
 async def test_post_without_or_with_a_wrong_csrf_token_is_rejected(env):

@@ -73,7 +73,8 @@ def config(tmp_path, base_index, embedder) -> ConsoleConfig:
     return ConsoleConfig(index_dir=index, model=embedder.model_name,
                          uploads_dir=tmp_path / "uploads", source_dirs=(),
                          question_log=tmp_path / "questions.db",
-                         users_file=tmp_path / "users.json", rasa_url="http://127.0.0.1:5999")
+                         users_file=tmp_path / "users.json", rasa_url="http://127.0.0.1:5999",
+                         session_db=tmp_path / "state.db")
 
 
 @asynccontextmanager
@@ -156,6 +157,16 @@ async def test_a_document_with_its_own_address_links_to_it(config, embedder, ana
     assert "1629/KH-UBND" in page
 
 
+async def test_a_source_outside_the_allowed_domains_is_not_a_link(config, embedder, analyzer):
+    """The source comes from the file: on the public page it is a link only on an allowed
+    domain (``KB_SOURCE_LINK_DOMAINS``), as in the replies."""
+    config = ConsoleConfig(**{**config.__dict__, "source_link_domains": ("quangbinh.gov.vn",)})
+    async with serve(config, embedder, analyzer) as client:
+        page = (await client.get(_path("kh-kiemtra-2019.txt"))).text
+    assert "example.gov.vn" not in page and 'data-field="source"' not in page
+    assert "1629/KH-UBND" in page
+
+
 @pytest.mark.parametrize("doc_id", [NESTED_ID, SCRIPT_ID, "kh-kiemtra-2019.txt"])
 async def test_every_id_round_trips_in_the_path_and_in_the_query(config, embedder, analyzer,
                                                                    doc_id):
@@ -181,7 +192,8 @@ async def test_an_unknown_document_is_a_vietnamese_404(config, embedder, analyze
 async def test_without_an_index_the_page_is_a_404_not_an_error(tmp_path, embedder, analyzer):
     config = ConsoleConfig(index_dir=tmp_path / "none", model=embedder.model_name,
                            uploads_dir=tmp_path / "uploads", source_dirs=(),
-                           question_log=tmp_path / "q.db", users_file=tmp_path / "u.json")
+                           question_log=tmp_path / "q.db", users_file=tmp_path / "u.json",
+                           session_db=tmp_path / "state.db")
     async with serve(config, embedder, analyzer) as client:
         resp = await client.get(_path(NESTED_ID))
     assert resp.status_code == 404 and "Không tìm thấy văn bản" in resp.text

@@ -9,11 +9,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from knowledge.ingest.formats.base import (
+    DEFAULT_LIMITS,
     SPACES,
     Extracted,
+    ExtractLimits,
     LoadError,
     decode,
     encoding_notes,
+    read_limited,
     repair,
 )
 from knowledge.text.legacy_encodings import UTF8, DecodedText
@@ -70,6 +73,12 @@ _VN_DATE = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\b")
 _DATE_HINT = re.compile(r"date|time|publish|ngay|ngày|post-?info|meta", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""",
                            re.IGNORECASE)
+HTML_CHARSETS = ("utf-8", "ascii", "cp1258", "cp1252", "iso8859-1", "iso8859-15")
+"""Declared charsets a page is decoded with (Python codec names: UTF-8, Windows-1258, and the
+Western code pages that pages typed in the TCVN3/VNI fonts declare; their legacy-font text is
+repaired after extraction). Any other declaration — ``punycode`` (quadratic to decode),
+``rot13`` (not a text encoding), Chinese or Cyrillic code pages… — is ignored with a note, and
+the encoding is detected as for an undeclared page (UTF-8, Windows-1258, TCVN3, VNI)."""
 
 
 def _declared_charset(raw: bytes) -> str | None:
@@ -77,29 +86,35 @@ def _declared_charset(raw: bytes) -> str | None:
     return match.group(1).decode("ascii").lower() if match else None
 
 
-def _decode_html(raw: bytes) -> DecodedText:
-    """Decode by the page's ``<meta charset>`` when it is a real non-UTF-8 code page; UTF-8
-    and undeclared or wrongly declared pages go through the legacy-encoding detector."""
+def _decode_html(raw: bytes) -> tuple[DecodedText, tuple[str, ...]]:
+    """Decode by the page's ``<meta charset>`` when it is an allowed non-UTF-8 code page
+    (:data:`HTML_CHARSETS`); UTF-8 and undeclared, wrongly declared or not allowed declarations
+    go through the legacy-encoding detector. Also returns notes for the operator."""
     import codecs
 
     declared = _declared_charset(raw)
     codec = None
+    notes: tuple[str, ...] = ()
     if declared:
         try:
             codec = codecs.lookup(declared).name
         except LookupError:
             logger.debug("unknown declared charset %r", declared)
-    if codec and codec not in ("utf-8", "utf-8-sig", "ascii"):
+        if codec not in HTML_CHARSETS:
+            codec = None
+            notes = (f"the page declares charset {declared!r}, which is not accepted (allowed: "
+                     f"{', '.join(HTML_CHARSETS)}): its encoding was detected instead",)
+    if codec and codec not in ("utf-8", "ascii"):
         try:
             encoding = "windows-1258" if codec == "cp1258" else codec
             # legacy fonts on "latin-1" pages show up as mojibake: repaired after extraction
-            return DecodedText(to_nfc(raw.decode(codec)), encoding, True)
+            return DecodedText(to_nfc(raw.decode(codec)), encoding, True), notes
         except UnicodeDecodeError:
             logger.debug("page is not %s as declared; detecting", codec)
     try:
-        return DecodedText(to_nfc(raw.decode("utf-8-sig")), UTF8, True)
+        return DecodedText(to_nfc(raw.decode("utf-8-sig")), UTF8, True), notes
     except UnicodeDecodeError:
-        return decode(raw)
+        return decode(raw), notes
 
 
 def _attr_words(tag: Tag) -> str:
@@ -360,10 +375,16 @@ def html_to_article(html: str) -> Extracted:
     return Extracted(text, {k: v for k, v in fields.items() if v})
 
 
-def extract_html_file(file: Path) -> Extracted:
-    """A saved portal page: the article text, decoded from its charset or detected."""
-    decoded = _decode_html(file.read_bytes())
+def extract_html_file(file: Path, limits: ExtractLimits = DEFAULT_LIMITS) -> Extracted:
+    """A saved portal page: the article text, decoded from its charset or detected.
+
+    Raises:
+        LoadError: no article text, undecodable; :class:`~knowledge.ingest.formats.base.
+            LimitExceeded` when the file or its text is over ``limits``.
+    """
+    decoded, charset_notes = _decode_html(read_limited(file, limits))
     article = html_to_article(decoded.text)
+    limits.check_chars(len(article.text))
     repaired = repair(article.text)
     fields = dict(article.fields)
     if fields.get("title"):
@@ -374,5 +395,5 @@ def extract_html_file(file: Path) -> Extracted:
         encoding = repaired.encoding if decoded.encoding == UTF8 else legacy
     notes = encoding_notes(DecodedText(repaired.text, encoding,
                                         decoded.confident and repaired.confident))
-    return Extracted(repaired.text, fields, notes)
+    return Extracted(repaired.text, fields, charset_notes + notes)
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from knowledge.ingest.formats.base import Extracted, decode, encoding_notes
+from knowledge.ingest.formats.base import (
+    DEFAULT_LIMITS,
+    Extracted,
+    ExtractLimits,
+    decode,
+    encoding_notes,
+    read_limited,
+)
 
 SUFFIXES = (".txt", ".md")
 HEADER_KEYS = {"source", "title", "date", "doc_type", "number", "issuer", "signer", "places",
@@ -37,9 +44,15 @@ def split_header(text: str) -> tuple[dict[str, str], str]:
     return header, body
 
 
-def extract_text_file(file: Path) -> Extracted:
-    """A ``.txt``/``.md`` file: its header fields and body, decoded from any encoding."""
-    decoded = decode(file.read_bytes())
+def extract_text_file(file: Path, limits: ExtractLimits = DEFAULT_LIMITS) -> Extracted:
+    """A ``.txt``/``.md`` file: its header fields and body, decoded from any encoding.
+
+    Raises:
+        LoadError: undecodable; :class:`~knowledge.ingest.formats.base.LimitExceeded` when the
+            file or its body is over ``limits``.
+    """
+    decoded = decode(read_limited(file, limits))
     header, body = split_header(decoded.text.replace("\r\n", "\n"))
+    limits.check_chars(len(body))
     return Extracted(body, header, encoding_notes(decoded))
 
