@@ -37,8 +37,8 @@ DEFAULT_MAX_REQUEST_BYTES = 64 * 1024
 
 TOO_LONG_REPLY = ("Câu hỏi quá dài ({length} ký tự). Bạn vui lòng rút gọn câu hỏi dưới {limit} "
                   "ký tự rồi gửi lại nhé.")
-EMPTY_REPLY = ("Bạn chưa nhập nội dung câu hỏi. Bạn vui lòng gõ câu hỏi về cải cách hành chính, "
-               "ví dụ: “Mục tiêu cắt giảm báo cáo định kỳ là bao nhiêu?”")
+EMPTY_REPLY = ("Bạn chưa nhập câu hỏi. Bạn vui lòng gõ câu hỏi về cải cách hành chính, ví dụ: "
+               "“Mục tiêu cắt giảm báo cáo định kỳ là bao nhiêu?”")
 # A channel sends this when a message got no reply at all (the action server is down, slow or
 # failed): the user is never left without an answer.
 NO_REPLY_APOLOGY = ("Xin lỗi, hệ thống đang bận hoặc tạm thời gián đoạn nên chưa trả lời được "
@@ -122,7 +122,8 @@ def vietnamese_number(value: int) -> str:
 def check_message(text: str | None, max_chars: int) -> CheckedMessage:
     """Decide whether ``text`` may go to NLU, and what to answer when it may not.
 
-    Empty and white-space-only messages (and None) are refused with :data:`EMPTY_REPLY`;
+    Empty and white-space-only messages (and None, or anything that is not text) are refused
+    with :data:`EMPTY_REPLY`;
     messages longer than ``max_chars`` characters once trimmed with :data:`TOO_LONG_REPLY`.
     An accepted message keeps its text unchanged.
 
@@ -130,7 +131,7 @@ def check_message(text: str | None, max_chars: int) -> CheckedMessage:
         >>> check_message("   ", 1000).reply == EMPTY_REPLY
         True
     """
-    if text is None:
+    if not isinstance(text, str):  # None, or whatever a client put there
         return CheckedMessage("", Verdict.EMPTY, 0, EMPTY_REPLY)
     length = len(text.strip())
     if length == 0:
