@@ -6,6 +6,9 @@ Rasa 3.6's built-in ``telegram`` channel accepts any POST to its webhook. This s
   reading the body, every update whose ``X-Telegram-Bot-Api-Secret-Token`` header differs;
 - talks to a configurable Bot API base URL (``api_base_url``; tests use a local fake);
 - splits answers longer than Telegram's 4096-character limit;
+- hands messages to Rasa through :func:`bot.channels.turn.run_turn`: empty and over-long
+  messages get the guard's polite reply (never NLU), the conversation is ``telegram:<chat id>``
+  (replies still go to the chat), a turn without a reply gets the apology;
 - creates its HTTP session inside the server's event loop (the built-in channel calls
   ``asyncio.run(set_webhook(...))`` at start-up, binding aiogram's session to a loop that is
   closed right after) and checks the bot name (``verify``) once instead of on every update.
