@@ -6,3 +6,4 @@ import re
 QUADRATIC = re.compile(r"\d[\w.,]*(?:[/-][\w.]+)+")
 LINEAR = (re.compile(r"\d+(?:[.,]\d+)*%?"), re.compile(r"[\w&]+|[^\w\s]+"))
 NOT_A_PATTERN = r"\d[\w.,]*(?:[/-][\w.]+)+"  # a string: probed only when named module:ATTR
+BYTES_LINEAR = re.compile(rb"%PDF-\d+\.\d+")  # bytes patterns get the inputs' UTF-8 bytes

@@ -211,8 +211,11 @@ def _child(specs: list[str], size: int, start: int, names: list[str] | None) -> 
     print(json.dumps({"cells": len(cells)}), flush=True)
     for index in range(start, len(cells)):
         label, pattern, name, text = cells[index]
-        print(json.dumps({"start": index, "pattern": label, "source": pattern.pattern,
-                          "input": name}), flush=True)
+        source = pattern.pattern
+        if isinstance(source, bytes):  # a bytes pattern (file parsing) gets the UTF-8 bytes
+            source, text = repr(source), text.encode("utf-8")
+        print(json.dumps({"start": index, "pattern": label, "source": source, "input": name}),
+              flush=True)
         began = time.perf_counter()
         matches = sum(1 for _ in pattern.finditer(text))
         print(json.dumps({"done": index, "seconds": time.perf_counter() - began,

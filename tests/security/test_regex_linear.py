@@ -39,9 +39,10 @@ def test_the_probe_finds_a_quadratic_pattern_and_passes_linear_ones():
                     cell_timeout=2.0, inputs=["digits", "digit-letter", "vietnamese-words"])
     flagged = {r.pattern for r in slow(results, BUDGET_SECONDS)}
     assert flagged == {"tests.security.quadratic_fixture.QUADRATIC"}
-    assert {r.pattern for r in results} == {
+    assert {r.pattern for r in results} == {  # in tuples too, bytes too; strings only by name
         "tests.security.quadratic_fixture.QUADRATIC", "tests.security.quadratic_fixture.LINEAR[0]",
-        "tests.security.quadratic_fixture.LINEAR[1]"}  # in tuples too; strings only by name
+        "tests.security.quadratic_fixture.LINEAR[1]",
+        "tests.security.quadratic_fixture.BYTES_LINEAR"}
     timed_out = [r for r in results if r.timed_out]
     assert {r.input_name for r in timed_out} >= {"digits", "digit-letter"}
 
