@@ -12,15 +12,19 @@ inside ``RemoteAction.run``; ``MessageProcessor._run_action`` logs it, drops the
 and the conversation goes on, and our channels (``bot.channels.turn.run_turn``) see a turn without
 a bot message and send the Vietnamese apology. The next message is handled normally.
 
-The seconds come from ``timeout`` under ``action_endpoint`` in bot/endpoints.yml (Rasa keeps
-unknown keys of an endpoint in ``EndpointConfig.kwargs``); the channels' blueprints install the
-patch when the server has started and the agent is loaded (:func:`install_from_app`).
+The seconds come from the environment variable ``ACTION_TIMEOUT_SECONDS`` when it is set (to
+tune a deployment, or a loaded test machine, without editing files), else from ``timeout`` under
+``action_endpoint`` in bot/endpoints.yml (Rasa keeps unknown keys of an endpoint in
+``EndpointConfig.kwargs``), else 1.5 s. The channels' blueprints install the patch when the server
+has started and the agent is loaded (:func:`install_from_app`).
 tests/channels/test_action_endpoint.py fails when Rasa's internals no longer match this.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -31,26 +35,33 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_ACTION_TIMEOUT_SECONDS = 1.5
 TIMEOUT_KEY = "timeout"  # under action_endpoint in endpoints.yml
+ENV_TIMEOUT = "ACTION_TIMEOUT_SECONDS"  # wins over endpoints.yml when set
 PATCHED_NAME = "DEFAULT_REQUEST_TIMEOUT"  # the name RemoteAction.run passes as timeout=
 RASA_DEFAULT = getattr(rasa_action, PATCHED_NAME)
 
 
-def configured_seconds(endpoint: EndpointConfig | None) -> float:
-    """The action-call timeout configured for ``endpoint`` (the default when absent).
+def configured_seconds(endpoint: EndpointConfig | None,
+                       environ: Mapping[str, str] | None = None) -> float:
+    """The action-call timeout: ``ACTION_TIMEOUT_SECONDS``, else ``endpoint``'s ``timeout``,
+    else the default.
 
     Raises:
         ValueError: when the configured value is not a positive number.
     """
-    raw = (endpoint.kwargs.get(TIMEOUT_KEY) if endpoint is not None else None)
+    environ = os.environ if environ is None else environ
+    if (environ.get(ENV_TIMEOUT) or "").strip():
+        raw, where = environ[ENV_TIMEOUT], ENV_TIMEOUT
+    else:
+        raw = endpoint.kwargs.get(TIMEOUT_KEY) if endpoint is not None else None
+        where = f"action_endpoint.{TIMEOUT_KEY}"
     if raw is None or str(raw).strip() == "":
         return DEFAULT_ACTION_TIMEOUT_SECONDS
     try:
         seconds = float(raw)
     except (TypeError, ValueError):
-        raise ValueError(f"action_endpoint.{TIMEOUT_KEY} must be a number of seconds, "
-                         f"got {raw!r}") from None
+        raise ValueError(f"{where} must be a number of seconds, got {raw!r}") from None
     if seconds <= 0:
-        raise ValueError(f"action_endpoint.{TIMEOUT_KEY} must be positive, got {seconds}")
+        raise ValueError(f"{where} must be positive, got {seconds}")
     return seconds
 
 
@@ -82,6 +93,5 @@ def install_from_app(app: Any) -> float | None:
     seconds = configured_seconds(endpoint)
     if current_seconds() != seconds:
         apply(seconds)
-        logger.info("Custom actions time out after %g s (action_endpoint.%s)", seconds,
-                    TIMEOUT_KEY)
+        logger.info("Custom actions time out after %g s", seconds)
     return seconds

@@ -120,17 +120,23 @@ def test_rasa_refuses_to_start_without_the_secret(endpoint_env):
         AvailableEndpoints.read_endpoints(str(ENDPOINTS))
 
 
-def test_timeout_is_configured_in_endpoints_yml(endpoint_env):
+def test_timeout_is_configured_in_endpoints_yml_or_the_environment(endpoint_env):
     endpoint_env(5055)
     endpoints = AvailableEndpoints.read_endpoints(str(ENDPOINTS))
-    assert action_timeout.configured_seconds(endpoints.action) == 1.5
-    assert action_timeout.configured_seconds(None) == action_timeout.DEFAULT_ACTION_TIMEOUT_SECONDS
+    assert action_timeout.configured_seconds(endpoints.action, {}) == 1.5
+    assert action_timeout.configured_seconds(None, {}) == 1.5  # the default
+    env = {"ACTION_TIMEOUT_SECONDS": "4"}
+    assert action_timeout.configured_seconds(endpoints.action, env) == 4.0
+    assert action_timeout.configured_seconds(endpoints.action, {"ACTION_TIMEOUT_SECONDS": " "}
+                                             ) == 1.5
+    with pytest.raises(ValueError, match="ACTION_TIMEOUT_SECONDS must be a number"):
+        action_timeout.configured_seconds(endpoints.action, {"ACTION_TIMEOUT_SECONDS": "x"})
     endpoints.action.kwargs["timeout"] = "abc"
-    with pytest.raises(ValueError, match="number of seconds"):
-        action_timeout.configured_seconds(endpoints.action)
+    with pytest.raises(ValueError, match="action_endpoint.timeout must be a number of seconds"):
+        action_timeout.configured_seconds(endpoints.action, {})
     endpoints.action.kwargs["timeout"] = 0
     with pytest.raises(ValueError, match="positive"):
-        action_timeout.configured_seconds(endpoints.action)
+        action_timeout.configured_seconds(endpoints.action, {})
 
 
 def test_rasa_internals_still_match_the_patch():
@@ -143,7 +149,8 @@ def test_rasa_internals_still_match_the_patch():
 
 
 async def test_a_slow_action_server_is_given_up_after_the_timeout(action_server, endpoint_env,
-                                                                  restore_timeout):
+                                                                  restore_timeout, monkeypatch):
+    monkeypatch.delenv("ACTION_TIMEOUT_SECONDS", raising=False)
     server = await action_server(delay=5)
     endpoint_env(server.port)
     endpoints = AvailableEndpoints.read_endpoints(str(ENDPOINTS))

@@ -85,7 +85,8 @@ class Servers:
         self.proc = subprocess.Popen(["bash", "scripts/serve.sh", self.model], cwd=ROOT, env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                      start_new_session=True)
-        deadline = time.time() + 420
+        # serve.sh waits READY_TIMEOUT (300 s) for the servers; a loaded machine needs more
+        deadline = time.time() + int(env.get("READY_TIMEOUT") or 300) + 120
         seen = []
         for line in self.proc.stdout:
             seen.append(line)

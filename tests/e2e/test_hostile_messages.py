@@ -23,7 +23,9 @@ pytestmark = pytest.mark.e2e
 
 RASA_PYTHON = ROOT / ".venv" / "rasa" / "bin" / "python"
 REPLY_SECONDS = 1.0  # a refused message never reaches NLU: it is answered at once
-APOLOGY_SECONDS = 2.0  # endpoints.yml action timeout (1.5 s) + NLU
+# the action timeout (1.5 s from bot/endpoints.yml, unless ACTION_TIMEOUT_SECONDS is set for a
+# loaded machine) + NLU: 2 s by default
+APOLOGY_SECONDS = float(os.environ.get("ACTION_TIMEOUT_SECONDS") or 1.5) + 0.5
 RSS_GROWTH_MB = 200
 QUESTION = "Mục tiêu cắt giảm báo cáo định kỳ là bao nhiêu?"
 SENDER = "e2e-hostile"
