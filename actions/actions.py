@@ -23,6 +23,8 @@ from actions.formatting import (
     knowledge_greeting,
 )
 from actions.knowledge_client import get_knowledge_base, get_question_log
+from bot.guard import check_message
+from bot.guard import settings as guard_settings
 from knowledge.answering.followup import (
     asks_about_last_document,
     asks_for_more,
@@ -71,10 +73,14 @@ class ActionAnswerQuestion(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
-        text = (tracker.latest_message.get("text") or "").strip()
-        if not text:
-            dispatcher.utter_message(text="Bạn vui lòng nhập câu hỏi nhé.")
+        # the channels refuse empty/over-long messages already; a message can also come from
+        # another client of Rasa, so the same guard again
+        checked = check_message(tracker.latest_message.get("text"),
+                                guard_settings().max_message_chars)
+        if not checked.accepted:
+            dispatcher.utter_message(text=checked.reply)
             return []
+        text = checked.text.strip()
         kb = self._kb or get_knowledge_base()
         intent = _intent(tracker)
         previous = tracker.get_slot("last_question")

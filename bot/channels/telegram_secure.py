@@ -6,6 +6,9 @@ Rasa 3.6's built-in ``telegram`` channel accepts any POST to its webhook. This s
   reading the body, every update whose ``X-Telegram-Bot-Api-Secret-Token`` header differs;
 - talks to a configurable Bot API base URL (``api_base_url``; tests use a local fake);
 - splits answers longer than Telegram's 4096-character limit;
+- hands messages to Rasa through :func:`bot.channels.turn.run_turn`: empty and over-long
+  messages get the guard's polite reply (never NLU), the conversation is ``telegram:<chat id>``
+  (replies still go to the chat), a turn without a reply gets the apology;
 - creates its HTTP session inside the server's event loop (the built-in channel calls
   ``asyncio.run(set_webhook(...))`` at start-up, binding aiogram's session to a loop that is
   closed right after) and checks the bot name (``verify``) once instead of on every update.
@@ -40,7 +43,11 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import guard
+from bot.channels import senders
+from bot.channels.limits import apply_server_limits
 from bot.channels.text import split_message
+from bot.channels.turn import run_turn
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +80,8 @@ def parse_update(update: Any) -> TelegramText | None:
     """The chat id and text of a Telegram update, as Rasa's channel reads them.
 
     Button presses give their callback data, edited messages their new text, locations a
-    ``{"lng":…, "lat":…}`` text. Other updates (stickers, photos, joins…) give None.
+    ``{"lng":…, "lat":…}`` text. Other updates (stickers, photos, joins…) give None. A blank
+    text is kept: the guard answers it with a prompt to type a question.
 
     Example:
         >>> parse_update({"update_id": 1, "message": {"message_id": 5, "date": 0,
@@ -99,7 +107,7 @@ def parse_update(update: Any) -> TelegramText | None:
             text = f'{{"lng":{lng}, "lat":{lat}}}'
     else:
         return None
-    if not isinstance(message, Mapping) or not isinstance(text, str) or not text.strip():
+    if not isinstance(message, Mapping) or not isinstance(text, str):
         return None
     chat = message.get("chat")
     if not isinstance(chat, Mapping) or chat.get("id") is None:
@@ -107,8 +115,11 @@ def parse_update(update: Any) -> TelegramText | None:
     return TelegramText(chat_id=str(chat["id"]), text=text)
 
 
-class TelegramSecureOutput(TelegramOutput):
-    """Rasa's Telegram output with a configurable Bot API server and long answers split."""
+class TelegramSecureOutput(senders.StripsSenderNamespace, TelegramOutput):
+    """Rasa's Telegram output with a configurable Bot API server and long answers split; it
+    addresses the chat of a ``telegram:<chat id>`` conversation."""
+
+    sender_namespace = senders.TELEGRAM
 
     @classmethod
     def name(cls) -> str:
@@ -176,7 +187,8 @@ class TelegramSecureInput(TelegramInput):
 
     def __init__(self, access_token: str, verify: str | None, webhook_url: str | None,
                  secret_token: str, api_base_url: str = DEFAULT_API_BASE_URL,
-                 set_webhook_on_start: bool = True, debug_mode: bool = False) -> None:
+                 set_webhook_on_start: bool = True, debug_mode: bool = False,
+                 limits: guard.GuardSettings | None = None) -> None:
         if not _SECRET_TOKEN_RE.fullmatch(secret_token or ""):
             raise ValueError("Telegram channel: secret_token must be 1-256 characters of "
                              "A-Z, a-z, 0-9, '_' and '-'")
@@ -184,6 +196,7 @@ class TelegramSecureInput(TelegramInput):
         self.secret_token = secret_token
         self.api_base_url = api_base_url
         self.set_webhook_on_start = set_webhook_on_start
+        self.limits = limits or guard.settings()
         self._output: TelegramSecureOutput | None = None
         self._verified = False
 
@@ -219,6 +232,7 @@ class TelegramSecureInput(TelegramInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         telegram_webhook = Blueprint("telegram_webhook", __name__)
+        apply_server_limits(telegram_webhook, self.limits)
 
         @telegram_webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -266,12 +280,12 @@ class TelegramSecureInput(TelegramInput):
             metadata = self.get_metadata(request)
             try:
                 for text in texts:
-                    await on_new_message(UserMessage(
-                        text, out_channel, incoming.chat_id,
-                        input_channel=self.name(), metadata=metadata))
-            except Exception:
-                logger.exception("Telegram: error while handling a message from chat %s",
-                                 incoming.chat_id)
+                    await run_turn(on_new_message, text=text, raw_sender=incoming.chat_id,
+                                   namespace=senders.TELEGRAM, output=out_channel,
+                                   input_channel=self.name(), metadata=metadata,
+                                   limits=self.limits)
+            except TelegramAPIError:  # a reply that Telegram refused: logged, update acknowledged
+                logger.exception("Telegram: could not reply to chat %s", incoming.chat_id)
                 if self.debug_mode:
                     raise
             return response.text("success")

@@ -2,13 +2,19 @@
 
 Incoming: Zalo POSTs webhook events to ``/webhooks/zalo/webhook``. Each request is authenticated
 first (``X-ZEvent-Signature: mac=<sha256(app_id + raw body + timestamp + OA secret key)>``), then
-answered with HTTP 200 at once; a ``user_send_text`` event is handed to Rasa in a background task
-(Zalo re-sends events that are not acknowledged quickly).
+its timestamp is checked (older than ``max_event_age_seconds``, 5 minutes, or more than
+``max_event_future_seconds`` ahead: refused), then it is de-duplicated against the events already
+handled (a SQLite file, ``seen_events_db``, that survives restarts: a captured event replays
+neither now nor later), then answered with HTTP 200 at once; a ``user_send_text`` event is handed
+to Rasa in a background task (Zalo re-sends events that are not acknowledged quickly) through
+:func:`bot.channels.turn.run_turn` (the message guard, the ``zalo:<user id>`` conversation, the
+apology when no reply comes).
 
 Outgoing: customer-service messages, ``POST {api_base_url}/v3.0/oa/message/cs`` with the OA access
 token. Long answers are split, quick-reply buttons become numbered lines, transient failures are
 retried with exponential backoff, an expired access token is refreshed once (both new tokens are
-written to ``token_file`` so a restart keeps them) and the send retried.
+stored: in ``token_file``, or in Redis under a lock when ``token_redis_url`` is set, see
+:mod:`bot.channels.zalo_tokens`) and the send retried.
 
 Enable it in ``bot/credentials.yml`` (see ``bot/credentials.example.yml``)::
 
@@ -24,9 +30,8 @@ import hashlib
 import hmac
 import json
 import logging
-import os
-import tempfile
-from collections import OrderedDict
+import sqlite3
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +43,20 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import guard
+from bot.channels import senders
+from bot.channels.limits import apply_server_limits
+from bot.channels.seen_events import SeenEvents
 from bot.channels.text import choice_payload, render_buttons, split_message
+from bot.channels.turn import run_turn
+from bot.channels.zalo_tokens import (
+    FileTokenStore,
+    RedisTokenStore,
+    TokenStore,
+    TokenStoreError,
+    ZaloTokens,
+    read_token_file,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +100,12 @@ RETRYABLE_HTTP_STATUSES = frozenset({429})
 
 REQUIRED_CREDENTIALS = ("app_id", "oa_secret_key", "app_secret", "token_file")
 TOKEN_CREDENTIALS = ("access_token", "refresh_token")
+# Events older than this, or further ahead than the next, are refused (replays, clock trouble).
+DEFAULT_MAX_EVENT_AGE_SECONDS = 300.0
+DEFAULT_MAX_EVENT_FUTURE_SECONDS = 120.0
+SEEN_EVENTS_FILE = "zalo-seen-events.sqlite3"  # beside token_file unless seen_events_db is set
+# A timestamp below this is taken as seconds, not milliseconds (10^11 ms is March 1973).
+_MILLISECONDS_FROM = 10**11
 
 
 # --------------------------------------------------------------------------- settings, tokens
@@ -107,12 +131,24 @@ class ZaloSettings:
     reply_to_unsupported: bool = True
     token_error_codes: frozenset[int] = TOKEN_ERROR_CODES
     token_error_statuses: frozenset[int] = TOKEN_ERROR_HTTP_STATUSES
+    max_event_age_seconds: float = DEFAULT_MAX_EVENT_AGE_SECONDS
+    max_event_future_seconds: float = DEFAULT_MAX_EVENT_FUTURE_SECONDS
+    seen_events_db: Path | None = None  # None: SEEN_EVENTS_FILE beside token_file
+    token_redis_url: str | None = None  # set: tokens in Redis, refreshed under a Redis lock
+    token_redis_key: str | None = None  # None: cchc:zalo:<app_id>:tokens
 
     def __post_init__(self) -> None:
         for name in ("app_id", "oa_secret_key", "app_secret"):
             if not getattr(self, name):
                 raise ValueError(f"Zalo channel: '{name}' must not be empty")
         object.__setattr__(self, "token_file", Path(self.token_file))
+        object.__setattr__(self, "seen_events_db", Path(
+            self.seen_events_db or self.token_file.parent / SEEN_EVENTS_FILE))
+        if self.token_redis_key is None:
+            object.__setattr__(self, "token_redis_key", f"cchc:zalo:{self.app_id}:tokens")
+        if self.max_event_age_seconds <= 0 or self.max_event_future_seconds < 0:
+            raise ValueError("Zalo channel: max_event_age_seconds must be positive and "
+                             "max_event_future_seconds not negative")
         object.__setattr__(self, "api_base_url", self.api_base_url.rstrip("/"))
         object.__setattr__(self, "oauth_base_url", self.oauth_base_url.rstrip("/"))
         if self.max_message_length < 1:
@@ -128,7 +164,8 @@ class ZaloSettings:
 
     def __repr__(self) -> str:  # never show secrets in logs or tracebacks
         return (f"ZaloSettings(app_id={self.app_id!r}, token_file={str(self.token_file)!r}, "
-                f"api_base_url={self.api_base_url!r}, oauth_base_url={self.oauth_base_url!r})")
+                f"api_base_url={self.api_base_url!r}, oauth_base_url={self.oauth_base_url!r}, "
+                f"tokens_in_redis={self.token_redis_url is not None})")
 
     @classmethod
     def from_credentials(cls, credentials: Mapping[str, Any] | None) -> ZaloSettings:
@@ -136,7 +173,8 @@ class ZaloSettings:
 
         Raises:
             ValueError: naming every missing key. ``access_token``/``refresh_token`` may be
-                left out only when ``token_file`` already holds tokens from an earlier run.
+                left out only when ``token_file`` already holds tokens from an earlier run, or
+                when ``token_redis_url`` is set (Redis then holds them).
         """
         credentials = dict(credentials or {})
 
@@ -146,7 +184,8 @@ class ZaloSettings:
 
         missing = [key for key in REQUIRED_CREDENTIALS if not present(key)]
         token_file = credentials.get("token_file")
-        if not (present("token_file") and TokenStore.read(Path(str(token_file))) is not None):
+        if not (present("token_redis_url") or (
+                present("token_file") and read_token_file(Path(str(token_file))) is not None)):
             missing += [key for key in TOKEN_CREDENTIALS if not present(key)]
         if missing:
             raise ValueError(
@@ -180,6 +219,14 @@ class ZaloSettings:
             request_timeout_seconds=optional("request_timeout_seconds", float, 10.0),
             reply_to_unsupported=optional("reply_to_unsupported", _to_bool, True),
             token_error_codes=optional("token_error_codes", _to_int_set, TOKEN_ERROR_CODES),
+            max_event_age_seconds=optional("max_event_age_seconds", float,
+                                           DEFAULT_MAX_EVENT_AGE_SECONDS),
+            max_event_future_seconds=optional("max_event_future_seconds", float,
+                                              DEFAULT_MAX_EVENT_FUTURE_SECONDS),
+            seen_events_db=optional("seen_events_db", lambda v: Path(str(v)).expanduser(),
+                                    None),
+            token_redis_url=optional("token_redis_url", lambda v: str(v).strip(), None),
+            token_redis_key=optional("token_redis_key", lambda v: str(v).strip(), None),
         )
 
 
@@ -197,77 +244,6 @@ def _to_bool(value: Any) -> bool:
 def _to_int_set(value: Any) -> frozenset[int]:
     items = value if isinstance(value, list | tuple | set | frozenset) else str(value).split(",")
     return frozenset(int(item) for item in items)
-
-
-@dataclass(frozen=True)
-class ZaloTokens:
-    """The OA access token and the (single-use) refresh token that renews it."""
-
-    access_token: str
-    refresh_token: str
-
-    def __repr__(self) -> str:
-        return "ZaloTokens(<hidden>)"
-
-
-class TokenStore:
-    """The current tokens, persisted to a JSON file (atomic write, mode 0600).
-
-    The file wins over the tokens in the credentials: Zalo rotates the refresh token on every
-    refresh, so after the first refresh the configured one is spent.
-    """
-
-    def __init__(self, path: Path, fallback: ZaloTokens | None) -> None:
-        self.path = path
-        stored = self.read(path)
-        if stored is None and fallback is None:
-            raise ValueError(f"Zalo channel: no tokens in credentials nor in {path}")
-        self._tokens: ZaloTokens = stored or fallback  # type: ignore[assignment]
-        if stored is not None:
-            logger.info("Zalo: using the tokens stored in %s", path)
-
-    @property
-    def current(self) -> ZaloTokens:
-        return self._tokens
-
-    @staticmethod
-    def read(path: Path) -> ZaloTokens | None:
-        """Tokens stored in ``path``, or None when it is absent or unusable."""
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as error:
-            logger.warning("Zalo: cannot read the token file %s (%s); ignoring it",
-                           path, type(error).__name__)
-            return None
-        if not isinstance(data, dict):
-            return None
-        access, refresh = data.get("access_token"), data.get("refresh_token")
-        if not (isinstance(access, str) and access and isinstance(refresh, str) and refresh):
-            return None
-        return ZaloTokens(access, refresh)
-
-    async def save(self, tokens: ZaloTokens) -> None:
-        """Make ``tokens`` current and write them to the file (off the event loop)."""
-        self._tokens = tokens
-        await asyncio.to_thread(self._write, tokens)
-
-    def _write(self, tokens: ZaloTokens) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        payload = json.dumps({"access_token": tokens.access_token,
-                              "refresh_token": tokens.refresh_token})
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        try:
-            os.fchmod(fd, 0o600)  # mkstemp already creates 0600; keep it explicit
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(payload)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp_name, self.path)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
 
 
 # --------------------------------------------------------------------------- webhook (pure)
@@ -311,6 +287,39 @@ def verify_signature(header: str | None, app_id: str, raw_body: bytes, timestamp
     return hmac.compare_digest(value.strip().lower().encode(), expected.encode())
 
 
+def event_time_problem(timestamp: str | None, now: float, max_age_seconds: float,
+                       max_future_seconds: float) -> str | None:
+    """Why an event stamped ``timestamp`` must be refused at ``now`` (epoch seconds), or None.
+
+    Zalo stamps events in milliseconds; a value below 10^11 is read as seconds.
+
+    Example:
+        >>> event_time_problem("1700000000000", 1700000400.0, 300, 120)
+        'sent 400 s ago (limit 300 s)'
+        >>> event_time_problem("1700000000000", 1700000010.0, 300, 120) is None
+        True
+    """
+    try:
+        value = int(str(timestamp).strip())
+    except (TypeError, ValueError):
+        return "no valid timestamp"
+    sent = value / 1000 if value >= _MILLISECONDS_FROM else float(value)
+    age = now - sent
+    if age > max_age_seconds:
+        return f"sent {age:.0f} s ago (limit {max_age_seconds:g} s)"
+    if -age > max_future_seconds:
+        return (f"stamped {-age:.0f} s in the future (limit {max_future_seconds:g} s; "
+                "check this server's clock)")
+    return None
+
+
+def event_key(event: ZaloEvent, raw_body: bytes) -> str:
+    """The de-duplication key of an event: its message id, else a digest of the signed body."""
+    if event.message_id:
+        return "msg:" + event.message_id[:200]
+    return "body:" + hashlib.sha256(raw_body).hexdigest()
+
+
 @dataclass(frozen=True)
 class ZaloEvent:
     """One webhook event, reduced to what the channel needs."""
@@ -324,7 +333,8 @@ class ZaloEvent:
 
     @property
     def is_text(self) -> bool:
-        return self.event_name == TEXT_EVENT and bool(self.sender_id) and bool(self.text)
+        """A user's text message (possibly blank: the guard then asks for a question)."""
+        return self.event_name == TEXT_EVENT and bool(self.sender_id) and self.text is not None
 
 
 def parse_event(payload: Any) -> ZaloEvent:
@@ -348,7 +358,7 @@ def parse_event(payload: Any) -> ZaloEvent:
     message = payload.get("message") if isinstance(payload.get("message"), dict) else {}
     text = message.get("text") if isinstance(message.get("text"), str) else None
     if text is not None:
-        text = text.strip() or None
+        text = text.strip()
 
     def as_str(value: Any) -> str | None:
         return None if value in (None, "") else str(value)
@@ -409,7 +419,6 @@ class ZaloClient:
         self.settings = settings
         self.tokens = tokens
         self._session: aiohttp.ClientSession | None = None
-        self._refresh_lock: asyncio.Lock | None = None
 
     @property
     def message_url(self) -> str:
@@ -430,6 +439,14 @@ class ZaloClient:
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
+        await self.tokens.close()
+
+    async def current_tokens(self) -> ZaloTokens:
+        """The tokens in the store (another replica may have refreshed them)."""
+        try:
+            return await self.tokens.load()
+        except TokenStoreError as error:
+            raise ZaloError(str(error)) from error
 
     def _backoff(self, attempt: int) -> float:
         return min(self.settings.max_backoff_seconds,
@@ -454,7 +471,7 @@ class ZaloClient:
         refreshed = False
         while True:
             attempt += 1
-            access_token = self.tokens.current.access_token
+            access_token = (await self.current_tokens()).access_token
             try:
                 result = await self._post_json(self.message_url, payload,
                                                headers={"access_token": access_token})
@@ -507,39 +524,48 @@ class ZaloClient:
     async def refresh(self, stale_access_token: str | None = None) -> ZaloTokens:
         """Exchange the refresh token for new tokens and persist both.
 
-        When ``stale_access_token`` is given and another task has already replaced it, the
-        current tokens are returned without a second refresh (refresh tokens are single-use).
+        Runs under the token store's lock (across replicas with Redis). When
+        ``stale_access_token`` is given and someone has already replaced it, the current tokens
+        are returned without a second refresh (refresh tokens are single-use).
+
+        Raises:
+            ZaloTokenRefreshError: Zalo refused, or the store could not be locked/read/written.
         """
-        if self._refresh_lock is None:
-            self._refresh_lock = asyncio.Lock()
-        async with self._refresh_lock:
-            current = self.tokens.current
-            if stale_access_token is not None and current.access_token != stale_access_token:
-                return current
-            form = {"app_id": self.settings.app_id, "grant_type": "refresh_token",
-                    "refresh_token": current.refresh_token}
-            try:
-                session = self._get_session()
-                async with session.post(self.refresh_url, data=form,
-                                        headers={"secret_key": self.settings.app_secret}) as resp:
-                    result = _ApiResponse(resp.status, await _json_body(resp))
-            except (aiohttp.ClientError, asyncio.TimeoutError) as error:
-                raise ZaloTokenRefreshError(
-                    f"Zalo token refresh failed: {type(error).__name__}") from error
-            new_access = result.body.get("access_token")
-            if result.status != 200 or not isinstance(new_access, str) or not new_access:
-                raise ZaloTokenRefreshError(
-                    f"Zalo token refresh failed: HTTP {result.status}, error {result.code} "
-                    f"{result.body.get('error_name') or result.body.get('message') or ''}".rstrip(),
-                    result.code, result.status)
-            new_refresh = result.body.get("refresh_token")
-            if not isinstance(new_refresh, str) or not new_refresh:
-                logger.warning("Zalo token refresh returned no refresh_token; keeping the old one")
-                new_refresh = current.refresh_token
-            tokens = ZaloTokens(new_access, new_refresh)
-            await self.tokens.save(tokens)
-            logger.info("Zalo access token refreshed; tokens stored in %s", self.tokens.path)
-            return tokens
+        try:
+            async with self.tokens.refresh_lock():
+                return await self._refresh_locked(stale_access_token)
+        except TokenStoreError as error:
+            raise ZaloTokenRefreshError(f"Zalo token refresh failed: {error}") from error
+
+    async def _refresh_locked(self, stale_access_token: str | None) -> ZaloTokens:
+        current = await self.tokens.load()
+        if stale_access_token is not None and current.access_token != stale_access_token:
+            return current
+        form = {"app_id": self.settings.app_id, "grant_type": "refresh_token",
+                "refresh_token": current.refresh_token}
+        try:
+            session = self._get_session()
+            async with session.post(self.refresh_url, data=form,
+                                    headers={"secret_key": self.settings.app_secret}) as resp:
+                result = _ApiResponse(resp.status, await _json_body(resp))
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            raise ZaloTokenRefreshError(
+                f"Zalo token refresh failed: {type(error).__name__}") from error
+        new_access = result.body.get("access_token")
+        if result.status != 200 or not isinstance(new_access, str) or not new_access:
+            raise ZaloTokenRefreshError(
+                f"Zalo token refresh failed: HTTP {result.status}, error {result.code} "
+                f"{result.body.get('error_name') or result.body.get('message') or ''}".rstrip(),
+                result.code, result.status)
+        new_refresh = result.body.get("refresh_token")
+        if not isinstance(new_refresh, str) or not new_refresh:
+            logger.warning("Zalo token refresh returned no refresh_token; keeping the old one")
+            new_refresh = current.refresh_token
+        tokens = ZaloTokens(new_access, new_refresh)
+        await self.tokens.save(tokens)
+        logger.info("Zalo access token refreshed; tokens stored in %s",
+                    self.tokens.description)
+        return tokens
 
     async def _post_json(self, url: str, payload: dict[str, Any],
                          headers: dict[str, str]) -> _ApiResponse:
@@ -560,8 +586,10 @@ async def _json_body(resp: aiohttp.ClientResponse) -> dict[str, Any]:
 # --------------------------------------------------------------------------- Rasa channels
 
 
-class ZaloOutput(OutputChannel):
-    """Sends Rasa's responses to a Zalo user."""
+class ZaloOutput(senders.StripsSenderNamespace, OutputChannel):
+    """Sends Rasa's responses to a Zalo user (the ``zalo:<user id>`` conversation's user)."""
+
+    sender_namespace = senders.ZALO
 
     @classmethod
     def name(cls) -> str:
@@ -614,14 +642,31 @@ class ZaloInput(InputChannel):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> ZaloInput:
         return cls(ZaloSettings.from_credentials(credentials))
 
-    def __init__(self, settings: ZaloSettings) -> None:
+    def __init__(self, settings: ZaloSettings, limits: guard.GuardSettings | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
-        fallback = (ZaloTokens(settings.access_token, settings.refresh_token)
-                    if settings.access_token and settings.refresh_token else None)
-        self.client = ZaloClient(settings, TokenStore(settings.token_file, fallback))
+        self.limits = limits or guard.settings()
+        self._clock = clock
+        self.client = ZaloClient(settings, self._token_store(settings))
         self.pending_choices: dict[str, list[dict[str, Any]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._seen_message_ids: OrderedDict[str, None] = OrderedDict()
+        # remembered as long as an event is young enough to be accepted
+        self.seen_events = SeenEvents(
+            settings.seen_events_db,  # type: ignore[arg-type]  # set by __post_init__
+            retention_seconds=settings.max_event_age_seconds + settings.max_event_future_seconds)
+
+    @staticmethod
+    def _token_store(settings: ZaloSettings) -> TokenStore:
+        fallback = (ZaloTokens(settings.access_token, settings.refresh_token)
+                    if settings.access_token and settings.refresh_token else None)
+        if settings.token_redis_url:
+            # a token file from a single-process past is newer than the credentials' tokens
+            seed = read_token_file(settings.token_file) or fallback
+            wait = settings.request_timeout_seconds * 2 + 5
+            return RedisTokenStore(settings.token_redis_url,
+                                   settings.token_redis_key,  # type: ignore[arg-type]
+                                   seed, lock_seconds=wait, wait_seconds=wait)
+        return FileTokenStore(settings.token_file, fallback)
 
     def get_output_channel(self) -> ZaloOutput:
         return ZaloOutput(self.client, self.settings.max_message_length, self.pending_choices)
@@ -649,16 +694,15 @@ class ZaloInput(InputChannel):
                 logger.warning("Zalo: %d message(s) still being processed", len(pending))
                 return
 
-    def _is_duplicate(self, message_id: str | None) -> bool:
-        """Zalo re-sends events it considers unacknowledged; handle each message once."""
-        if message_id is None:
-            return False
-        if message_id in self._seen_message_ids:
+    async def _first_time(self, event: ZaloEvent, raw_body: bytes) -> bool:
+        """Whether this event is new (Zalo re-sends unacknowledged events; attackers replay
+        captured ones); remembered on disk, so also across restarts."""
+        try:
+            return await self.seen_events.first_time(event_key(event, raw_body))
+        except sqlite3.Error as error:  # the age check still bounds replays
+            logger.error("Zalo: seen-events store %s unusable (%s); event handled without the "
+                         "replay check", self.settings.seen_events_db, error)
             return True
-        self._seen_message_ids[message_id] = None
-        while len(self._seen_message_ids) > 1000:
-            self._seen_message_ids.popitem(last=False)
-        return False
 
     async def _handle_text(self, event: ZaloEvent,
                            on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
@@ -670,14 +714,16 @@ class ZaloInput(InputChannel):
         metadata = {"channel": CHANNEL_NAME, "zalo_event": event.event_name,
                     "message_id": event.message_id, "oa_id": event.oa_id,
                     "timestamp": event.timestamp}
-        await on_new_message(UserMessage(
-            text, self.get_output_channel(), event.sender_id,
-            input_channel=self.name(), message_id=event.message_id, metadata=metadata))
+        await run_turn(on_new_message, text=text, raw_sender=event.sender_id,
+                       namespace=senders.ZALO, output=self.get_output_channel(),
+                       input_channel=self.name(), metadata=metadata,
+                       message_id=event.message_id, limits=self.limits)
 
     # -- the blueprint -------------------------------------------------------------------
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         zalo_webhook = Blueprint("zalo_webhook", __name__)
+        apply_server_limits(zalo_webhook, self.limits)
 
         @zalo_webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -696,26 +742,36 @@ class ZaloInput(InputChannel):
                                "invalid" if header else "missing", request.ip)
                 return response.json({"error": "invalid signature"}, status=401)
 
+            # A replayed or delayed event: acknowledged with 200 (Zalo retries anything else),
+            # never handled.
+            problem = event_time_problem(timestamp, self._clock(),
+                                         self.settings.max_event_age_seconds,
+                                         self.settings.max_event_future_seconds)
+            if problem:
+                logger.warning("Zalo webhook: event refused, %s (from %s)", problem, request.ip)
+                status = 400 if problem == "no valid timestamp" else 200
+                return response.json({"status": "ignored", "reason": problem}, status=status)
+
             try:
                 event = parse_event(json.loads(raw_body))
             except ValueError as error:
                 logger.warning("Zalo webhook: signed but unreadable event ignored (%s)", error)
                 return response.json({"status": "ignored"})
 
-            if event.is_text:
-                if self._is_duplicate(event.message_id):
-                    logger.info("Zalo: duplicate event for message %s ignored", event.message_id)
-                else:
-                    self._spawn(self._handle_text(event, on_new_message),
-                                f"handling message {event.message_id} from user {event.sender_id}")
-            elif (event.event_name in UNSUPPORTED_MESSAGE_EVENTS and event.sender_id
-                  and self.settings.reply_to_unsupported
-                  and not self._is_duplicate(event.message_id)):
+            handled = event.is_text or (event.event_name in UNSUPPORTED_MESSAGE_EVENTS
+                                        and event.sender_id and self.settings.reply_to_unsupported)
+            if not handled:
+                logger.debug("Zalo webhook: event %s ignored", event.event_name)
+            elif not await self._first_time(event, raw_body):
+                logger.info("Zalo: event %s for message %s already handled; ignored",
+                            event.event_name, event.message_id)
+            elif event.is_text:
+                self._spawn(self._handle_text(event, on_new_message),
+                            f"handling message {event.message_id} from user {event.sender_id}")
+            else:
                 self._spawn(self.get_output_channel().send_text_message(
                     event.sender_id, UNSUPPORTED_MESSAGE_REPLY),
                     f"replying to {event.event_name} from user {event.sender_id}")
-            else:
-                logger.debug("Zalo webhook: event %s ignored", event.event_name)
             return response.json({"status": "ok"})
 
         @zalo_webhook.listener("before_server_stop")
@@ -725,5 +781,6 @@ class ZaloInput(InputChannel):
         @zalo_webhook.listener("after_server_stop")
         async def close_client(*_: Any) -> None:
             await self.client.close()
+            self.seen_events.close()
 
         return zalo_webhook

@@ -29,6 +29,7 @@
   var MAX_MESSAGES = 150;
   var REPLY_TIMEOUT_MS = 90000;
   var CONNECT_WAIT_MS = 4000;
+  var MAX_CHARS = 1000; // the server's MAX_MESSAGE_CHARS default (bot/guard.py)
 
   var T = {
     launcher: "Hỏi đáp CCHC",
@@ -58,6 +59,7 @@
     noReply: "Trợ lý chưa phản hồi. Bạn vui lòng gửi lại câu hỏi sau ít phút.",
     offline: "Không kết nối được với trợ lý. Bạn vui lòng kiểm tra mạng và thử lại.",
     fallback: "Đang dùng kết nối dự phòng.",
+    maxChars: "Câu hỏi dài tối đa 1.000 ký tự.",
     newTab: " (mở trong thẻ mới)",
     openSource: "Mở văn bản được trích dẫn trong thẻ mới"
   };
@@ -178,7 +180,8 @@
     el("span", { className: "cchc-sr", text: T.typing })
   ]);
   var input = el("input", { id: "cchc-input", type: "text", className: "cchc-input",
-    autocomplete: "off", maxlength: "1000", placeholder: T.placeholder, enterkeyhint: "send" });
+    autocomplete: "off", maxlength: String(MAX_CHARS), placeholder: T.placeholder,
+    enterkeyhint: "send" });
   var sendBtn = el("button", { type: "submit", className: "cchc-send", "aria-label": T.sendLabel,
     text: T.send });
   var form = el("form", { className: "cchc-composer" }, [
@@ -340,10 +343,16 @@
   var waiting = 0;
   var replyTimer = null;
 
+  var transportNote = "";
   function setTransport(name) {
     container.setAttribute("data-transport", name);
-    status.textContent = name === "rest" ? T.fallback : "";
+    transportNote = name === "rest" ? T.fallback : "";
+    status.textContent = transportNote;
   }
+  // at the limit (typed or pasted and cut by maxlength), say why nothing more goes in
+  input.addEventListener("input", function () {
+    status.textContent = input.value.length >= MAX_CHARS ? T.maxChars : transportNote;
+  });
 
   function showTyping(on) {
     typing.hidden = !on;

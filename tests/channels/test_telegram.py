@@ -17,6 +17,7 @@ from bot.channels.telegram_secure import (
     parse_update,
     secret_token_matches,
 )
+from bot.guard import EMPTY_REPLY, NO_REPLY_APOLOGY, TOO_LONG_REPLY
 from tests.channels.fake_telegram import BOT_TOKEN, BOT_USERNAME, FakeTelegram
 
 SECRET = "cchc-secret_Token-123"
@@ -129,11 +130,34 @@ async def test_update_with_secret_reaches_rasa_and_reply_is_sent(channel_server,
     async with channel_server(telegram_channel()) as (url, agent):
         assert await post_update(url, update()) == (200, "success")
     [message] = agent.messages
+    # the conversation is namespaced; the reply still goes to the chat itself
     assert (message.text, message.sender_id, message.input_channel) == (
-        QUESTION, str(CHAT_ID), "telegram")
+        QUESTION, f"telegram:{CHAT_ID}", "telegram")
     [sent] = fake_telegram.sent_messages()
     assert sent["chat_id"] == str(CHAT_ID)
     assert sent["text"] == f"Bạn hỏi: {QUESTION}"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("cải cách hành chính " * 60, TOO_LONG_REPLY.format(length="1.199", limit="1.000")),
+    ("   \n ", EMPTY_REPLY),
+])
+async def test_empty_or_too_long_message_gets_polite_reply_without_nlu(
+        channel_server, telegram_channel, fake_telegram, text, expected):
+    async with channel_server(telegram_channel()) as (url, agent):
+        assert await post_update(url, update(text)) == (200, "success")
+    assert agent.messages == []  # never reached NLU
+    [sent] = fake_telegram.sent_messages()
+    assert (sent["chat_id"], sent["text"]) == (str(CHAT_ID), expected)
+
+
+async def test_turn_without_reply_gets_the_apology(channel_server, telegram_channel,
+                                                   fake_telegram):
+    async with channel_server(telegram_channel(), lambda _message: []) as (url, agent):
+        assert await post_update(url, update()) == (200, "success")
+    assert len(agent.messages) == 1
+    [sent] = fake_telegram.sent_messages()
+    assert (sent["chat_id"], sent["text"]) == (str(CHAT_ID), NO_REPLY_APOLOGY)
 
 
 @pytest.mark.parametrize("secret", [None, "", "wrong-secret", SECRET + "-"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +17,17 @@ from bot.channels.text import choice_payload, render_buttons, split_message
 from bot.channels.zalo import (
     SIGNATURE_HEADER,
     UNSUPPORTED_MESSAGE_REPLY,
-    TokenStore,
     ZaloInput,
     ZaloSettings,
-    ZaloTokens,
     body_timestamp,
     compute_signature,
+    event_time_problem,
     parse_event,
     signature_header,
     verify_signature,
 )
+from bot.channels.zalo_tokens import FileTokenStore, ZaloTokens
+from bot.guard import EMPTY_REPLY, NO_REPLY_APOLOGY, TOO_LONG_REPLY
 from tests.channels.fake_zalo import APP_ID, APP_SECRET, FakeZalo
 
 OA_SECRET = "oa-secret-key-for-tests"
@@ -33,12 +35,18 @@ USER_ID = "2512523625412515"
 QUESTION = "Năm 2018 tỉnh Quảng Bình kiểm tra cải cách hành chính tại những đơn vị nào?"
 
 
+def now_ms(offset_seconds: float = 0) -> str:
+    return str(int((time.time() + offset_seconds) * 1000))
+
+
 def text_event(text: str = QUESTION, msg_id: str = "msg-1", user_id: str = USER_ID,
-               event_name: str = "user_send_text") -> dict[str, Any]:
+               event_name: str = "user_send_text", timestamp: str | None = None
+               ) -> dict[str, Any]:
+    """A real-shaped ``user_send_text`` event, stamped now (Zalo stamps milliseconds)."""
     return {"app_id": APP_ID, "user_id_by_app": "552177279252557300",
             "event_name": event_name, "sender": {"id": user_id},
             "recipient": {"id": "579745863508352884"},
-            "message": {"text": text, "msg_id": msg_id}, "timestamp": "1703920000000"}
+            "message": {"text": text, "msg_id": msg_id}, "timestamp": timestamp or now_ms()}
 
 
 def signed(event: dict[str, Any], secret: str = OA_SECRET) -> tuple[bytes, dict[str, str]]:
@@ -83,18 +91,34 @@ def test_body_timestamp():
 
 
 def test_parse_text_event():
-    event = parse_event(text_event("  Xin chào  "))
+    event = parse_event(text_event("  Xin chào  ", timestamp="1703920000000"))
     assert event.is_text
     assert (event.sender_id, event.text, event.message_id) == (USER_ID, "Xin chào", "msg-1")
     assert event.oa_id == "579745863508352884"
     assert event.timestamp == "1703920000000"
+    # a blank text is still a text event: the guard answers it with a prompt
+    blank = parse_event(text_event("   "))
+    assert blank.is_text and blank.text == ""
+
+
+@pytest.mark.parametrize(("timestamp", "problem"), [
+    ("1700000000000", None),                        # now
+    ("1699999701000", None),                        # 299 s ago
+    ("1699999699000", "sent 301 s ago (limit 300 s)"),
+    ("1700000119000", None),                        # 119 s ahead: clock skew tolerated
+    ("1700000121000", "stamped 121 s in the future (limit 120 s; check this server's clock)"),
+    ("1700000000", None),                           # seconds, not milliseconds
+    ("abc", "no valid timestamp"), (None, "no valid timestamp"),
+])
+def test_event_time_problem(timestamp, problem):
+    assert event_time_problem(timestamp, 1700000000.0, 300, 120) == problem
 
 
 @pytest.mark.parametrize("payload", [
     {"event_name": "user_send_image", "sender": {"id": "1"},
      "message": {"attachments": [{"type": "image"}], "msg_id": "m"}},
     {"event_name": "follow", "follower": {"id": "1"}},
-    {"event_name": "user_send_text", "sender": {"id": "1"}, "message": {"text": "   "}},
+    {"event_name": "user_send_text", "sender": {"id": "1"}, "message": {"attachments": []}},
 ])
 def test_parse_non_text_events(payload):
     assert not parse_event(payload).is_text
@@ -171,16 +195,18 @@ def test_from_credentials_defaults_and_stored_tokens(tmp_path):
     channel = ZaloInput.from_credentials(credentials(tmp_path, access_token=None,
                                                      refresh_token=None))
     assert channel.client.tokens.current == ZaloTokens("stored-a", "stored-r")
+    # handled event ids are kept beside the token file unless configured
+    assert channel.settings.seen_events_db == tmp_path / "zalo-seen-events.sqlite3"
 
 
 async def test_token_store_writes_atomically_with_0600(tmp_path):
     path = tmp_path / "state" / "tokens.json"
-    store = TokenStore(path, ZaloTokens("a1", "r1"))
+    store = FileTokenStore(path, ZaloTokens("a1", "r1"))
     await store.save(ZaloTokens("a2", "r2"))
     assert json.loads(path.read_text()) == {"access_token": "a2", "refresh_token": "r2"}
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert [p.name for p in path.parent.iterdir()] == ["tokens.json"]  # no temp files left
-    assert TokenStore(path, None).current == ZaloTokens("a2", "r2")
+    assert await FileTokenStore(path, None).load() == ZaloTokens("a2", "r2")
 
 
 # --------------------------------------------------------------------------- through Rasa
@@ -228,7 +254,9 @@ async def test_signed_text_reaches_rasa_and_reply_is_posted(channel_server, zalo
         await channel.wait_for_pending(timeout=10)
 
     [message] = agent.messages
-    assert (message.text, message.sender_id, message.input_channel) == (QUESTION, USER_ID, "zalo")
+    # the conversation is namespaced; the reply still goes to the Zalo user id
+    assert (message.text, message.sender_id, message.input_channel) == (
+        QUESTION, f"zalo:{USER_ID}", "zalo")
     assert message.metadata["channel"] == "zalo"
     assert message.metadata["message_id"] == "msg-1"
     assert fake_zalo.delivered == [{"user_id": USER_ID, "text": f"Bạn hỏi: {QUESTION}"}]
@@ -411,18 +439,20 @@ async def test_buttons_are_numbered_and_a_number_selects_the_payload(channel_ser
     assert agent.messages[1].text == "/inform{\"year\": \"2019\"}"
 
 
-async def test_errors_in_background_processing_are_logged(channel_server, zalo_channel, caplog):
+async def test_errors_in_background_processing_are_logged_and_apologised(
+        channel_server, zalo_channel, fake_zalo, caplog):
     def answer(_message):
         raise RuntimeError("boom in the dialogue")
 
     channel = zalo_channel()
-    with caplog.at_level(logging.ERROR, logger="bot.channels.zalo"):
+    with caplog.at_level(logging.ERROR, logger="bot.channels"):
         async with channel_server(channel, answer) as (url, _):
             assert (await post_event(url, *signed(text_event())))[0] == 200
             await channel.wait_for_pending(timeout=10)
     [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
-    assert "handling message msg-1" in record.getMessage()
+    assert f"error while handling a message from zalo:{USER_ID}" in record.getMessage()
     assert "boom in the dialogue" in str(record.exc_info[1])
+    assert fake_zalo.delivered == [{"user_id": USER_ID, "text": NO_REPLY_APOLOGY}]
 
 
 def test_backoff_is_exponential_and_capped(tmp_path):
@@ -435,3 +465,84 @@ def test_settings_validation():
     with pytest.raises(ValueError, match="max_attempts"):
         ZaloSettings(app_id="a", oa_secret_key="s", app_secret="x", token_file=Path("t"),
                      max_attempts=0)
+
+
+# --------------------------------------------------------------------------- replays, the guard
+
+
+@pytest.mark.parametrize(("offset", "reason"), [(-301, "ago"), (-86400 * 30, "ago"),
+                                                (+600, "in the future")])
+async def test_stale_or_future_event_is_refused_before_rasa(channel_server, zalo_channel,
+                                                            fake_zalo, caplog, offset, reason):
+    event = text_event(timestamp=now_ms(offset))
+    channel = zalo_channel()
+    with caplog.at_level(logging.WARNING, logger="bot.channels.zalo"):
+        async with channel_server(channel) as (url, agent):
+            status, body = await post_event(url, *signed(event))
+            await channel.wait_for_pending(timeout=10)
+    # acknowledged (Zalo retries anything but 200), never handled
+    assert status == 200 and body["status"] == "ignored" and reason in body["reason"]
+    assert agent.messages == [] and fake_zalo.message_calls == []
+    assert "Zalo webhook: event refused" in caplog.text and reason in caplog.text
+
+
+async def test_signed_event_without_usable_timestamp_is_a_400(channel_server, zalo_channel):
+    channel = zalo_channel()
+    async with channel_server(channel) as (url, agent):
+        status, body = await post_event(url, *signed(text_event(timestamp="soon")))
+    assert (status, body["reason"]) == (400, "no valid timestamp")
+    assert agent.messages == []
+
+
+async def test_captured_event_does_not_replay_after_a_restart(channel_server, zalo_channel,
+                                                              fake_zalo, tmp_path):
+    raw, headers = signed(text_event())
+    first = zalo_channel()
+    async with channel_server(first) as (url, agent):
+        assert (await post_event(url, raw, headers))[0] == 200
+        await first.wait_for_pending(timeout=10)
+    assert len(agent.messages) == 1
+    # a new process (a new channel from the same credentials) gets the same bytes again
+    second = zalo_channel()
+    async with channel_server(second) as (url, agent):
+        status, body = await post_event(url, raw, headers)
+        await second.wait_for_pending(timeout=10)
+    assert (status, body) == (200, {"status": "ok"})
+    assert agent.messages == []
+    assert len(fake_zalo.delivered) == 1
+    assert (tmp_path / "zalo-seen-events.sqlite3").exists()
+
+
+async def test_event_without_message_id_is_deduplicated_by_its_body(channel_server,
+                                                                    zalo_channel, fake_zalo):
+    image = text_event(event_name="user_send_image")
+    image["message"] = {"attachments": [{"type": "image"}]}  # no msg_id
+    channel = zalo_channel()
+    async with channel_server(channel) as (url, _):
+        for _ in range(3):
+            assert (await post_event(url, *signed(image)))[0] == 200
+        await channel.wait_for_pending(timeout=10)
+    assert fake_zalo.delivered == [{"user_id": USER_ID, "text": UNSUPPORTED_MESSAGE_REPLY}]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Xin hỏi " * 200, TOO_LONG_REPLY.format(length="1.599", limit="1.000")),
+    ("  \n  ", EMPTY_REPLY),
+])
+async def test_empty_or_too_long_message_gets_polite_reply_without_nlu(
+        channel_server, zalo_channel, fake_zalo, text, expected):
+    channel = zalo_channel()
+    async with channel_server(channel) as (url, agent):
+        assert (await post_event(url, *signed(text_event(text))))[0] == 200
+        await channel.wait_for_pending(timeout=10)
+    assert agent.messages == []
+    assert fake_zalo.delivered == [{"user_id": USER_ID, "text": expected}]
+
+
+async def test_turn_without_reply_gets_the_apology(channel_server, zalo_channel, fake_zalo):
+    channel = zalo_channel()
+    async with channel_server(channel, lambda _message: []) as (url, agent):
+        assert (await post_event(url, *signed(text_event())))[0] == 200
+        await channel.wait_for_pending(timeout=10)
+    assert len(agent.messages) == 1
+    assert fake_zalo.delivered == [{"user_id": USER_ID, "text": NO_REPLY_APOLOGY}]

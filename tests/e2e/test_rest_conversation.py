@@ -3,96 +3,16 @@ the same script `make run` uses) on loopback, Vietnamese questions through the R
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from datetime import date
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.e2e.servers import Servers
+
 pytestmark = pytest.mark.e2e
 
 UNITS = ["Lao động – Thương binh và Xã hội", "Ngoại vụ", "Tài chính", "Xây dựng",
          "Văn hóa và Thể thao", "Ban Dân tộc", "Ba Đồn", "Tuyên Hóa", "Quảng Trạch", "Quảng Ninh"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def seed_index(tmp_path_factory, model_dir) -> Path:
-    index = tmp_path_factory.mktemp("e2e") / "index"
-    done = subprocess.run([sys.executable, "-m", "knowledge.cli", "ingest", "data/documents",
-                           "--index", str(index), "-q"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    return index
-
-
-class Servers:
-    """scripts/serve.sh in the background, on free ports, with its own state folder."""
-
-    def __init__(self, model: str, index: Path, state: Path) -> None:
-        self.model, self.index, self.state = model, index, state
-        self.rasa_port, self.action_port = _free_port(), _free_port()
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
-
-    def start(self) -> None:
-        env = {**os.environ, "RASA_PORT": str(self.rasa_port),
-               "ACTION_PORT": str(self.action_port), "KB_INDEX": str(self.index),
-               "RASA_TRACKER_DB": str(self.state / "tracker.db"),
-               "KB_QUESTION_LOG": str(self.state / "questions.db"), "CONSOLE_PORT": "off",
-               "RUN_DIR": str(self.state / "run"), "LOG_DIR": str(self.state / "logs")}
-        self.proc = subprocess.Popen(["bash", "scripts/serve.sh", self.model], cwd=ROOT, env=env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     start_new_session=True)
-        deadline = time.time() + 420
-        seen = []
-        for line in self.proc.stdout:
-            seen.append(line)
-            if "The assistant is running" in line:
-                return
-            if time.time() > deadline:
-                break
-        self.stop()
-        logs = "".join(seen[-40:])
-        for name in ("rasa.log", "actions.log"):
-            path = self.state / "logs" / name
-            if path.exists():
-                logs += f"\n--- {name}\n" + path.read_text()[-3000:]
-        pytest.fail("servers did not start:\n" + logs)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.proc = None
-
-    def say(self, sender: str, message: str) -> str:
-        body = json.dumps({"sender": sender, "message": message}).encode("utf-8")
-        req = urllib.request.Request(self.url, data=body,
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=120) as resp:
-            replies = json.loads(resp.read().decode("utf-8"))
-        return "\n".join(r.get("text", "") for r in replies)
 
 
 @pytest.fixture(scope="module")

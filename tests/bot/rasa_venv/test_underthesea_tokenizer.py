@@ -2,6 +2,7 @@
 original characters, protected số hiệu/acronyms, and entity spans that still align."""
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,24 @@ def test_surface_lemma_and_syllable_mode():
 def test_an_unknown_lemma_mode_is_refused():
     with pytest.raises(ValueError, match="lemma must be 'folded' or 'surface'"):
         UnderTheSeaTokenizer({**UnderTheSeaTokenizer.get_default_config(), "lemma": "stem"})
+
+
+@pytest.mark.parametrize(("text", "protected"), [
+    ("Số1331/QĐ-UBND ngày 13/4/2018", ["1331/QĐ-UBND", "13/4/2018"]),  # glued to a word
+    ("ab12/3, v1.2/3 và 2018,1331/QĐ", ["12/3", "1.2/3", "2018,1331/QĐ"]),
+    ("05-CTr/TU; 123/2020/TT-BTC; 1.5/2019", ["05-CTr/TU", "123/2020/TT-BTC", "1.5/2019"]),
+    ("tăng 20%, giảm 1,5% và 12.345 hồ sơ", ["20%", "1,5%", "12.345"]),
+], ids=["glued", "mid-word", "forms", "numbers"])
+def test_protected_pattern_keeps_document_numbers_whole(text, protected):
+    found = [m.group() for m in re.finditer(DEFAULT_PROTECTED, text)]
+    assert [f for f in found if any(c.isdigit() for c in f)] == protected
+
+
+@pytest.mark.parametrize("text", ["1a" * 8000, "1" * 16000, "1," * 8000, "1a" * 7999 + "/"],
+                         ids=["1a", "digits", "digit-comma", "1a-slash"])
+def test_long_hostile_messages_tokenize_in_linear_time(tokenizer, text):
+    # the old number pattern took 25-40 s on these (every digit restarted a scan of the run)
+    started = time.perf_counter()
+    got = tokenizer.tokenize(Message({"text": text}), "text")
+    assert time.perf_counter() - started < 2.0
+    assert got and got[-1].end <= len(text)
