@@ -498,7 +498,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     else:
         if args.model and len(args.model) != len(args.start):
             raise SystemExit("error: give one --model per --start, or none")
-        stacks = [Stack(checkout=path, state=args.state / f"{n}-{sanitize(path.name)}",
+        stacks = [Stack(checkout=path, state=args.state / f"{n}-{sanitize(path.resolve().name)}",
                         model=args.model[n] if args.model else None, index=args.index,
                         link_shared=args.link_shared)
                   for n, path in enumerate(args.start)]

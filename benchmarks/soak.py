@@ -22,9 +22,10 @@ service is interrupted: ``--apology-pattern``), **empty** (HTTP 200, no message)
 (refused, reset, HTTP error, timeout) — and **lost** when it got no reply (empty or error) and
 its user message is not in the tracker store either (the SQLite ``events`` table Rasa writes:
 ``--tracker-db``). The outage window of a kill lasts until the first turn after it that got a
-real answer; turns are counted inside and outside those windows. Recovery after each kill:
-seconds until a new process listened, until its health URL answered, until the first real
-answer. Tables on stdout, JSON in ``var/benchmarks/soak.json`` (``--out``). Loopback only.
+real answer; a turn overlapping a window (sent or still waiting in it) counts as inside.
+Recovery after each kill: seconds until a new process listened, until its health URL
+answered, until the first real answer. Tables on stdout, JSON in
+``var/benchmarks/soak.json`` (``--out``). Loopback only.
 """
 
 from __future__ import annotations
@@ -187,8 +188,9 @@ def tracker_user_messages(db: Path, marker: str) -> set[tuple[str, str]] | None:
     if not db.is_file():
         return None
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True,
-                                                timeout=10)) as conn:
+        # not mode=ro: a WAL database left by a killed Rasa needs its -shm file recovered
+        with contextlib.closing(sqlite3.connect(db, timeout=10)) as conn:
+            conn.execute("PRAGMA query_only = 1")
             rows = conn.execute("SELECT sender_id, data FROM events WHERE type_name = 'user' "
                                 "AND instr(sender_id, ?) > 0", (marker,)).fetchall()
     except sqlite3.Error as exc:
@@ -245,7 +247,8 @@ def classify(results: Sequence[TurnResult], windows: Sequence[tuple[float, float
     out = {"all": bucket(), "outside_outages": bucket(), "inside_outages": bucket()}
     lost_turns = []
     for r in results:
-        inside = any(a <= r.started <= b for a, b in windows)
+        # a turn in flight when the server died is inside the outage too
+        inside = any(r.started <= b and r.started + r.latency >= a for a, b in windows)
         where = out["inside_outages" if inside else "outside_outages"]
         for b in (out["all"], where):
             b["sent"] += 1

@@ -319,16 +319,20 @@ class Stack:
         seen: list[str] = []
         deadline = begin + self.start_timeout + 60
         assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            seen.append(line)
-            logger.debug("serve.sh: %s", line.rstrip())
-            if "The assistant is running" in line:
-                self.startup_s = time.monotonic() - begin
-                # keep draining serve.sh's output so it never blocks on a full pipe
-                _drain(self.proc)
-                return
-            if time.monotonic() > deadline:
-                break
+        try:
+            for line in self.proc.stdout:
+                seen.append(line)
+                logger.debug("serve.sh: %s", line.rstrip())
+                if "The assistant is running" in line:
+                    self.startup_s = time.monotonic() - begin
+                    # keep draining serve.sh's output so it never blocks on a full pipe
+                    _drain(self.proc)
+                    return
+                if time.monotonic() > deadline:
+                    break
+        except BaseException:  # Ctrl-C while waiting: stop the servers before leaving
+            self.stop()
+            raise
         self.stop()
         raise StackError(f"{self.label}: servers did not start:\n" + "".join(seen[-30:])
                          + self.log_tail())

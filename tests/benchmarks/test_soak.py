@@ -77,18 +77,19 @@ def test_turns_are_classified_inside_and_outside_outages():
         _turn("soak-x-c0-r0", "kept by Rasa", 2.0, replies=()),  # empty, but stored: not lost
         _turn("soak-x-c1-r0", "prefixed", 3.0, error="HTTP 500"),  # stored under rest:…
         _turn("soak-x-c1-r0", "gone", 4.0, error="ConnectError"),  # lost, outside
+        _turn("soak-x-c0-r0", "in flight", 9.0, latency=1.5, error="ReadError"),  # inside
         _turn("soak-x-c0-r0", "sorry", 11.0, replies=("Hệ thống tạm thời gián đoạn",)),
         _turn("soak-x-c1-r0", "refused", 12.0, error="ConnectError"),  # lost, inside
         _turn("soak-x-c0-r0", "back", 30.0),
     ]
     counts = classify(results, [(10.0, 20.0)], stored, APOLOGY)
-    assert counts["all"] == {"sent": 7, "answered": 2, "apology": 1, "empty": 1, "error": 3,
-                             "lost": 2}
-    assert counts["outside_outages"]["lost"] == 1 and counts["inside_outages"]["lost"] == 1
+    assert counts["all"] == {"sent": 8, "answered": 2, "apology": 1, "empty": 1, "error": 4,
+                             "lost": 3}
+    assert counts["outside_outages"]["lost"] == 1 and counts["inside_outages"]["lost"] == 2
     assert counts["inside_outages"]["apology"] == 1
-    assert [t["text"] for t in counts["lost_turns"]] == ["gone", "refused"]
+    assert [t["text"] for t in counts["lost_turns"]] == ["gone", "in flight", "refused"]
     unknown = classify(results, [], None, APOLOGY)
-    assert unknown["all"]["lost"] is None and unknown["all"]["error"] == 3
+    assert unknown["all"]["lost"] is None and unknown["all"]["error"] == 4
 
 
 def test_recovery_is_the_first_real_answer_after_the_kill():
