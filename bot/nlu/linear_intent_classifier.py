@@ -15,7 +15,10 @@ the features allow (docs/nlu-evaluation.md, round r6):
   the FallbackClassifier thresholds.
 
 DIETClassifier stays in the pipeline for entities (``intent_classification: false``). The model
-is stored as plain arrays (``numpy.savez``, no pickle) and predicts with one matrix product.
+is stored as plain arrays (``numpy.savez``, no pickle). A message is scored on the columns of
+its own non-zero features only (:meth:`LinearIntentClassifier.scores`: the same arithmetic as
+the training matrix, without building sparse matrices — 16 ms → well under 1 ms per message
+under load, docs/benchmarks.md "Load").
 
 Use in ``config.yml`` after the featurizers::
 
@@ -141,17 +144,30 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     # -- prediction -----------------------------------------------------------------------------
     def predict(self, messages: list[Message]) -> np.ndarray:
         """Class probabilities (rows: messages, columns: ``self.arrays["classes"]``)."""
-        arrays = self.arrays
-        raw = [self._raw_features(m) for m in messages]
-        width = arrays["idf"].shape[0]
-        if any(row.shape[1] != width for row, _ in raw):
-            raise ValueError("LinearIntentClassifier: the sparse features have changed width "
-                             "since training (was the pipeline changed?); train again")
-        features = self._matrix([r for r, _ in raw], [v for _, v in raw], arrays["idf"])
-        scores = features @ arrays["coef"].T + arrays["intercept"]
-        scores = np.asarray(scores) - np.max(scores, axis=1, keepdims=True)
+        scores = np.vstack([self.scores(*self._raw_features(m)) for m in messages])
+        scores = scores - np.max(scores, axis=1, keepdims=True)
         probabilities = np.exp(scores)
         return probabilities / probabilities.sum(axis=1, keepdims=True)
+
+    def scores(self, row: scipy.sparse.csr_matrix, vector: np.ndarray) -> np.ndarray:
+        """Class scores of one message: what ``_matrix`` and the coefficients give for its row
+        (sublinear TF × IDF, L2-normalised, then the scaled dense vector), computed on the
+        message's own non-zero columns."""
+        arrays = self.arrays
+        width = arrays["idf"].shape[0]
+        if row.shape[1] != width:
+            raise ValueError("LinearIntentClassifier: the sparse features have changed width "
+                             "since training (was the pipeline changed?); train again")
+        row.sum_duplicates()
+        columns = row.indices
+        weights = (1.0 + np.log(np.maximum(row.data, 1e-12))) * arrays["idf"][columns]
+        weights /= max(float(np.sqrt(weights @ weights)), 1e-12)
+        coef = arrays["coef"]
+        scores = coef[:, columns] @ weights + arrays["intercept"]
+        if vector.size:
+            scores += coef[:, width:width + vector.size] @ (vector
+                                                           * float(self.config["dense_weight"]))
+        return scores
 
     def process(self, messages: list[Message]) -> list[Message]:
         ready = [m for m in messages if m.get(TEXT) and self.arrays is not None
