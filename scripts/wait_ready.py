@@ -35,9 +35,10 @@ def _get(url: str) -> bool:
         return False
 
 
-def _post_json(url: str, payload: dict, timeout: float) -> bytes:
+def _post_json(url: str, payload: dict, timeout: float,
+               headers: dict[str, str] | None = None) -> bytes:
     req = urllib.request.Request(url, data=json.dumps(payload).encode(),
-                                 headers={"Content-Type": "application/json"})
+                                 headers={"Content-Type": "application/json", **(headers or {})})
     with urllib.request.urlopen(req, timeout=timeout) as resp:
         return resp.read()
 
@@ -51,9 +52,13 @@ def warm_up(actions_url: str) -> None:
         "events": [], "paused": False, "followup_action": None, "active_loop": {},
         "latest_action_name": "action_listen",
     }
+    headers = {}
+    if os.environ.get("ACTION_SERVER_TOKEN"):  # the action server's shared secret
+        headers["X-Action-Token"] = os.environ["ACTION_SERVER_TOKEN"]
     _post_json(actions_url + "/webhook", {"next_action": "action_answer_question",
                                           "sender_id": "warm-up", "tracker": tracker,
-                                          "domain": {}, "version": "3.6.21"}, timeout=300)
+                                          "domain": {}, "version": "3.6.21"}, timeout=300,
+               headers=headers)
 
 
 def warm_up_rasa(rasa_url: str, timeout: float = 300) -> list[float]:
