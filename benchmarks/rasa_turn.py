@@ -4,17 +4,19 @@ the action call — measured in-process with timing hooks (run in the Rasa venv)
     .venv/rasa/bin/python -m benchmarks.rasa_turn --model var/rasa-models/cchc-….tar.gz \\
         --actions-url http://127.0.0.1:5055/webhook --conversations 6
 
-The trained model is loaded with Rasa's own ``Agent`` (the code path of ``rasa run``), with an
-``SQLTrackerStore`` on a fresh SQLite file (``--tracker-db``; the product's default store) and
-the given action server. Conversations of :mod:`benchmarks.conversation` are played one turn
-at a time (one user, no contention: this is each part's own cost; under load the parts queue
-behind each other on Rasa's single event loop). Measured per turn:
+The trained model is loaded with Rasa's own ``Agent`` (the code path of ``rasa run``), with a
+SQL tracker store on a fresh SQLite file (``--tracker-db``) and the given action server.
+Conversations of :mod:`benchmarks.conversation` are played one turn at a time (one user, no
+contention: this is each part's own cost; under load the parts queue behind each other on
+Rasa's single event loop). Measured per turn:
 
 - every graph node (a ``GraphNodeHook`` on each node of the loaded graph): the tokenizer, the
   featurizers, DIET, the intent classifier, each policy, the ensemble;
-- ``SQLTrackerStore.retrieve`` / ``save``; ``DialogueStateTracker.copy`` (Rasa copies the
-  tracker before each action); ``RemoteAction.run`` (HTTP call to the action server and its
-  work); ``MessageProcessor.handle_message`` in total.
+- the tracker store's ``retrieve`` / ``save`` (``--store sql``: Rasa's ``SQLTrackerStore``;
+  ``wal``: ``bot.tracker_store.SQLiteTrackerStore``, what bot/endpoints.yml uses);
+- ``DialogueStateTracker.copy`` (Rasa copies the tracker before each action);
+  ``RemoteAction.run`` (the HTTP call to the action server, its work included);
+  ``MessageProcessor.handle_message`` in total.
 
 The first ``--warm-up`` turns are reported apart (cold costs: TensorFlow tracing, caches).
 Prints a table; ``--out`` writes JSON.
@@ -150,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--actions-url", required=True,
                         help="the action server's webhook, e.g. http://127.0.0.1:5055/webhook")
     parser.add_argument("--tracker-db", type=Path, help="SQLite file (default: a temp file)")
+    parser.add_argument("--store", choices=("sql", "wal"), default="wal",
+                        help="Rasa's SQLTrackerStore, or bot.tracker_store's WAL SQLite store")
     parser.add_argument("--conversations", type=int, default=6)
     parser.add_argument("--warm-up", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
@@ -164,6 +168,15 @@ def main(argv: list[str] | None = None) -> int:
     from rasa.core.agent import Agent
     from rasa.core.tracker_store import SQLTrackerStore
     from rasa.utils.endpoints import EndpointConfig
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.INFO)  # as `rasa run` logs: no debug records to format
+
+    store_class = SQLTrackerStore
+    if args.store == "wal":
+        from bot.tracker_store import SQLiteTrackerStore
+
+        store_class = SQLiteTrackerStore
 
     tmp = None
     db = args.tracker_db
@@ -175,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         # as `rasa run` builds it: the SQL store inside Rasa's FailSafeTrackerStore
         agent = Agent.load(args.model, action_endpoint=EndpointConfig(args.actions_url),
-                           tracker_store=SQLTrackerStore(None, dialect="sqlite", db=str(db)))
+                           tracker_store=store_class(None, dialect="sqlite", db=str(db)))
         load_s = time.perf_counter() - start
         clock = TurnClock()
         nodes = instrument(agent, clock)
