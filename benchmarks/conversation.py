@@ -104,9 +104,31 @@ PLAIN_QUESTIONS: tuple[str, ...] = (
     "nam 2020 huyen tan hiep kiem tra cai cach hanh chinh o dau",
     "nhung viec nao phai xong trong quy 2",
 )
+# Citizens phrase the same question in many ways: a question gets one of these openings and
+# endings, so repeated questions are not all the same text (Rasa's NLU caches encodings by text).
+OPENINGS: tuple[str, ...] = ("", "", "Cho tôi hỏi, ", "Xin hỏi: ", "Bạn ơi, ", "Tôi muốn hỏi ")
+OPENINGS_PLAIN: tuple[str, ...] = ("", "", "cho toi hoi ", "xin hoi ", "ban oi ")
+ENDINGS: tuple[str, ...] = ("", "", " ạ", " vậy")
 GREETINGS: tuple[str, ...] = ("Xin chào", "chào bạn", "Chào trợ lý", "xin chao")
 THANKS: tuple[str, ...] = ("cảm ơn bạn nhiều", "Cám ơn nhé", "cam on ban", "Cảm ơn trợ lý")
 FEEDBACK_PAYLOAD = "/feedback_positive"  # the 👍 Hữu ích button (actions/formatting.py)
+
+
+def phrase(rng: random.Random, text: str, plain: bool = False, follow_up: bool = False) -> str:
+    """``text`` with an opening and an ending a citizen might add ("Cho tôi hỏi, … ạ?");
+    a follow-up only gets the polite ending, a question typed without diacritics neither
+    ending nor diacritics."""
+    if follow_up:
+        opening, ending = "", rng.choice(("", "", " ạ"))
+    elif plain:
+        opening, ending = rng.choice(OPENINGS_PLAIN), ""
+    else:
+        opening, ending = rng.choice(OPENINGS), rng.choice(ENDINGS)
+    if opening and not plain:
+        text = text[0].lower() + text[1:] if not text[:2].isupper() else text
+    if ending and text.endswith("?"):
+        return opening + text[:-1] + ending + "?"
+    return opening + text + ending
 
 
 def make_script(rng: random.Random) -> list[Turn]:
@@ -115,10 +137,10 @@ def make_script(rng: random.Random) -> list[Turn]:
     follow_ups = topic.follow_ups[:rng.randint(1, len(topic.follow_ups))]
     return [
         Turn(TurnKind.GREETING, rng.choice(GREETINGS)),
-        Turn(TurnKind.QUESTION, topic.question),
-        *(Turn(TurnKind.FOLLOW_UP, text) for text in follow_ups),
+        Turn(TurnKind.QUESTION, phrase(rng, topic.question)),
+        *(Turn(TurnKind.FOLLOW_UP, phrase(rng, text, follow_up=True)) for text in follow_ups),
         Turn(TurnKind.FEEDBACK, FEEDBACK_PAYLOAD),
-        Turn(TurnKind.QUESTION_PLAIN, rng.choice(PLAIN_QUESTIONS)),
+        Turn(TurnKind.QUESTION_PLAIN, phrase(rng, rng.choice(PLAIN_QUESTIONS), plain=True)),
         Turn(TurnKind.THANKS, rng.choice(THANKS)),
     ]
 
@@ -225,7 +247,10 @@ class RestChannel:
         self.sender = sender
         self.timeout = timeout
         self.url = base_url.rstrip("/") + "/webhooks/rest/webhook"
-        self._client = httpx2.AsyncClient(timeout=timeout, trust_env=False)
+        # plain http on loopback: no TLS context (loading the CA bundle costs ~50 ms of CPU
+        # per client, which would delay the other conversations' measurements)
+        https = urlsplit(base_url).scheme == "https"
+        self._client = httpx2.AsyncClient(timeout=timeout, trust_env=False, verify=https)
         self._errors = (httpx2.HTTPError, OSError)
 
     async def send(self, text: str) -> tuple[float, tuple[str, ...]]:

@@ -316,7 +316,8 @@ async def run_saturation(url: str, settings: SaturationSettings,
         ok = (p95 is not None and p95 <= settings.p95_limit * 1000
               and failed_share <= settings.max_error_rate)
         steps.append({"offered_per_s": rate, "sent": summary["turns"], "shed": shed,
-                      "achieved_per_s": round(summary["answered"] / settings.step_seconds, 2),
+                      # answered turns per second until the step's last reply (drain included)
+                      "achieved_per_s": round(summary["answered"] / wall, 2),
                       "errors": summary["errors"], "empty": summary["empty"],
                       "p50_ms": summary["p50_ms"], "p95_ms": p95, "p99_ms": summary["p99_ms"],
                       "max_ms": summary["max_ms"], "held": ok})
