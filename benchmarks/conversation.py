@@ -52,6 +52,7 @@ class TurnKind(str, Enum):
     FOLLOW_UP = "follow_up"
     FEEDBACK = "feedback"
     THANKS = "thanks"
+    CHAT = "chat"  # help, who-are-you, goodbye: answered by Rasa's own responses
 
     @classmethod
     def from_str(cls, value: str) -> TurnKind:
@@ -112,6 +113,25 @@ ENDINGS: tuple[str, ...] = ("", "", " ạ", " vậy")
 GREETINGS: tuple[str, ...] = ("Xin chào", "chào bạn", "Chào trợ lý", "xin chao")
 THANKS: tuple[str, ...] = ("cảm ơn bạn nhiều", "Cám ơn nhé", "cam on ban", "Cảm ơn trợ lý")
 FEEDBACK_PAYLOAD = "/feedback_positive"  # the 👍 Hữu ích button (actions/formatting.py)
+CHAT: tuple[str, ...] = ("bạn có thể giúp gì cho tôi", "bạn là ai", "ban lam duoc gi",
+                         "bạn là người hay máy", "hướng dẫn sử dụng")
+GOODBYES: tuple[str, ...] = ("tạm biệt", "chào nhé, hẹn gặp lại", "tam biet")
+
+
+class ScriptMix(str, Enum):
+    """``full``: the citizen's conversation (knowledge questions answered by the action
+    server); ``chat``: greeting, small talk, 👍, thanks, goodbye — no knowledge question, so
+    the turns cost Rasa (and the greeting's action) only: Rasa's own capacity."""
+
+    FULL = "full"
+    CHAT = "chat"
+
+    @classmethod
+    def from_str(cls, value: str) -> ScriptMix:
+        try:
+            return cls(value.lower())
+        except ValueError:
+            raise ValueError(f"unknown script mix {value!r}; valid: full, chat") from None
 
 
 def phrase(rng: random.Random, text: str, plain: bool = False, follow_up: bool = False) -> str:
@@ -131,8 +151,15 @@ def phrase(rng: random.Random, text: str, plain: bool = False, follow_up: bool =
     return opening + text + ending
 
 
-def make_script(rng: random.Random) -> list[Turn]:
-    """One conversation: greeting, question, 1–2 follow-ups, 👍, a plain question, thanks."""
+def make_script(rng: random.Random, mix: ScriptMix = ScriptMix.FULL) -> list[Turn]:
+    """One conversation: greeting, question, 1–2 follow-ups, 👍, a plain question, thanks
+    (``chat``: greeting, two small-talk turns, 👍, thanks, goodbye)."""
+    if mix is ScriptMix.CHAT:
+        first, second = rng.sample(CHAT, 2)
+        return [Turn(TurnKind.GREETING, rng.choice(GREETINGS)), Turn(TurnKind.CHAT, first),
+                Turn(TurnKind.CHAT, second), Turn(TurnKind.FEEDBACK, FEEDBACK_PAYLOAD),
+                Turn(TurnKind.THANKS, rng.choice(THANKS)),
+                Turn(TurnKind.CHAT, rng.choice(GOODBYES))]
     topic = rng.choice(TOPICS)
     follow_ups = topic.follow_ups[:rng.randint(1, len(topic.follow_ups))]
     return [

@@ -48,6 +48,7 @@ from benchmarks.conversation import (
     DEFAULT_APOLOGY_PATTERN,
     ChannelKind,
     NotLoopbackError,
+    ScriptMix,
     Turn,
     TurnKind,
     TurnResult,
@@ -76,6 +77,7 @@ class LoadSettings:
     timeout: float = 30.0  # per turn
     channel: ChannelKind = ChannelKind.REST
     seed: int = 1
+    mix: ScriptMix = ScriptMix.FULL
 
     def __post_init__(self) -> None:
         if not 1 <= self.conversations <= 1000:
@@ -102,6 +104,7 @@ class SaturationSettings:
     timeout: float = 30.0
     channel: ChannelKind = ChannelKind.REST
     seed: int = 1
+    mix: ScriptMix = ScriptMix.FULL
 
     def __post_init__(self) -> None:
         if not self.rates or any(r <= 0 or r > 1000 for r in self.rates):
@@ -223,7 +226,7 @@ async def run_closed_loop(url: str, settings: LoadSettings, run_id: str | None =
             sender = f"load-{run_id}-c{index}-r{round_}"
             channel = open_channel(settings.channel, url, sender, settings.timeout)
             try:
-                for turn in make_script(rng):
+                for turn in make_script(rng, settings.mix):
                     if not budget.take():
                         return
                     result = await play_turn(channel, index, sender, turn,
@@ -287,7 +290,7 @@ async def run_open_loop(url: str, rate: float, seconds: float, settings: Saturat
             conv = idle.popleft()
         else:
             sender = f"sat-{run_id}-s{step}-c{made}"
-            conv = _OpenConversation(sender, made, deque(make_script(rng)))
+            conv = _OpenConversation(sender, made, deque(make_script(rng, settings.mix)))
             conv.channel = open_channel(settings.channel, url, sender, settings.timeout)
             made += 1
         task = asyncio.create_task(play(conv, time.monotonic() - t0))
@@ -351,7 +354,8 @@ def measure(url: str, settings: LoadSettings, saturation: SaturationSettings | N
         answered = sum(1 for r in results if r.ok)
         if entry.get("cpu_s") is not None and answered:
             entry["cpu_ms_per_turn"] = round(entry["cpu_s"] / answered * 1000, 1)
-    out = {"settings": {**settings.__dict__, "channel": settings.channel.value},
+    out = {"settings": {**settings.__dict__, "channel": settings.channel.value,
+                        "mix": settings.mix.value},
            "summary": summarize(results, wall, apology), "cpu": cpu,
            "turns": [r.as_dict() for r in results]}
     if saturation is not None:
@@ -446,6 +450,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--repeat", type=int, default=1,
                         help="with --start: measure the stacks this many times, alternating")
     parser.add_argument("--channel", default="rest", help="rest or socketio")
+    parser.add_argument("--mix", default="full",
+                        help="full (citizens' questions) or chat (no knowledge question: "
+                             "Rasa's own capacity)")
     parser.add_argument("--conversations", type=int, default=20)
     parser.add_argument("--think", type=float, default=5.0, help="seconds between turns")
     parser.add_argument("--jitter", type=float, default=0.3)
@@ -477,10 +484,12 @@ def main(argv: Iterable[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
     channel = ChannelKind.from_str(args.channel)
+    mix = ScriptMix.from_str(args.mix)
     settings = LoadSettings(args.conversations, args.think, args.jitter, args.duration,
-                            args.max_turns, args.timeout, channel, args.seed)
+                            args.max_turns, args.timeout, channel, args.seed, mix)
     saturation = (SaturationSettings(args.rates, args.step_seconds, args.p95_limit,
-                                     timeout=args.timeout, channel=channel, seed=args.seed)
+                                     timeout=args.timeout, channel=channel, seed=args.seed,
+                                     mix=mix)
                   if args.saturation else None)
     re.compile(args.apology_pattern)
     cpu = cpu_info()

@@ -305,7 +305,8 @@ def soak(url: str, targets: SoakTargets, settings: LoadSettings, plans: Sequence
     counts = classify(results, windows, stored, pattern)
     rss_end = {name: rss_mb(targets.pid(name) or 0) for name in SERVERS}
     return {"run_id": run_id, "settings": {**settings.__dict__,
-                                           "channel": settings.channel.value},
+                                           "channel": settings.channel.value,
+                                           "mix": settings.mix.value},
             "kills": [k.as_dict() for k in kills], "outage_windows": windows,
             "tracker_db": str(tracker_db) if tracker_db else None,
             "tracker_checked": stored is not None, "counts": counts,

@@ -18,6 +18,7 @@ import pytest
 from benchmarks.conversation import (
     FEEDBACK_PAYLOAD,
     NotLoopbackError,
+    ScriptMix,
     TurnKind,
     TurnResult,
     make_script,
@@ -91,6 +92,16 @@ def test_a_script_has_every_kind_of_turn_in_order():
         assert set(kinds[2:-3]) == {TurnKind.FOLLOW_UP}
         plain = script[-2].text
         assert plain == plain.encode("ascii", "ignore").decode()  # no diacritics
+
+
+def test_the_chat_mix_asks_no_knowledge_question():
+    for seed in range(10):
+        script = make_script(random.Random(seed), ScriptMix.CHAT)
+        assert {t.kind for t in script} <= {TurnKind.GREETING, TurnKind.CHAT,
+                                            TurnKind.FEEDBACK, TurnKind.THANKS}
+        assert len(script) == 6
+    with pytest.raises(ValueError, match="valid: full, chat"):
+        ScriptMix.from_str("questions")
 
 
 # -- statistics -----------------------------------------------------------------------------
