@@ -157,8 +157,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conversations", type=int, default=6)
     parser.add_argument("--warm-up", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--project", type=Path,
+                        help="a checkout whose bot/ (NLU components, tracker store) Rasa uses "
+                             "(default: this one), e.g. a git worktree of an older commit")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
+    if args.project:  # its bot/ package first; relative model paths in config.yml from there
+        project = args.project.resolve()
+        sys.path.insert(0, str(project))
+        os.chdir(project)
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
