@@ -178,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     from rasa.utils.log_utils import configure_structlog
 
     configure_structlog(logging.INFO)  # as `rasa run` logs: no debug records to format
+    from rasa.utils.tensorflow.environment import setup_tf_environment
+
+    setup_tf_environment()  # as `rasa run`: TF_INTRA_OP_/TF_INTER_OP_PARALLELISM_THREADS
 
     store_class = SQLTrackerStore
     if args.store == "wal":
