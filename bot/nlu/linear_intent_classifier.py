@@ -93,12 +93,18 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         return cls(config, model_storage, resource, arrays)
 
     # -- features ---------------------------------------------------------------------------
-    def _raw_features(self, message: Message) -> tuple[scipy.sparse.csr_matrix, np.ndarray]:
+    def _raw_features(self, message: Message, required: bool = True
+                      ) -> tuple[scipy.sparse.csr_matrix, np.ndarray] | None:
+        """The message's sparse sentence row and dense sentence vector (Rasa combines and
+        copies every featurizer's features on each call: called once per message). Without
+        sparse features: ValueError, or None when not ``required``."""
         _, sparse = message.get_sparse_features(TEXT)
-        _, dense = message.get_dense_features(TEXT)
         if sparse is None:
+            if not required:
+                return None
             raise ValueError("LinearIntentClassifier needs sparse sentence features "
                              "(CountVectorsFeaturizer) before it in the pipeline")
+        _, dense = message.get_dense_features(TEXT)
         row = scipy.sparse.csr_matrix(sparse.features, dtype=np.float64)
         vector = (np.asarray(dense.features, dtype=np.float64).reshape(-1) if dense is not None
                   else np.zeros(0))
@@ -144,7 +150,11 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     # -- prediction -----------------------------------------------------------------------------
     def predict(self, messages: list[Message]) -> np.ndarray:
         """Class probabilities (rows: messages, columns: ``self.arrays["classes"]``)."""
-        scores = np.vstack([self.scores(*self._raw_features(m)) for m in messages])
+        return self._probabilities([self._raw_features(m) for m in messages])
+
+    def _probabilities(self, raw: list[tuple[scipy.sparse.csr_matrix, np.ndarray]]
+                       ) -> np.ndarray:
+        scores = np.vstack([self.scores(row, vector) for row, vector in raw])
         scores = scores - np.max(scores, axis=1, keepdims=True)
         probabilities = np.exp(scores)
         return probabilities / probabilities.sum(axis=1, keepdims=True)
@@ -170,10 +180,15 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         return scores
 
     def process(self, messages: list[Message]) -> list[Message]:
-        ready = [m for m in messages if m.get(TEXT) and self.arrays is not None
-                 and m.get_sparse_features(TEXT)[1] is not None]
+        ready, raw = [], []
+        for message in messages:
+            features = (self._raw_features(message, required=False)
+                        if message.get(TEXT) and self.arrays is not None else None)
+            if features is not None:
+                ready.append(message)
+                raw.append(features)
         if ready:
-            probabilities = self.predict(ready)
+            probabilities = self._probabilities(raw)
             classes = self.arrays["classes"]
             for message, row in zip(ready, probabilities, strict=True):
                 order = np.argsort(-row)[:LABEL_RANKING_LENGTH]
