@@ -43,6 +43,25 @@ def _post_json(url: str, payload: dict, timeout: float,
         return resp.read()
 
 
+def _retry(call, deadline: float, what: str):
+    """``call()`` again while it fails with a server error or a timeout (a server still loading
+    on a busy machine: the action server's Sanic gives up on a request after 60 s while the
+    knowledge base goes on loading in its thread), until ``deadline`` (time.monotonic)."""
+    while True:
+        try:
+            return call()
+        except urllib.error.HTTPError as exc:
+            if exc.code < 500 or time.monotonic() > deadline:
+                raise
+            reason = f"HTTP {exc.code}"
+        except (urllib.error.URLError, OSError) as exc:
+            if time.monotonic() > deadline:
+                raise
+            reason = str(getattr(exc, "reason", exc))
+        print(f"[run] {what}: {reason}; still loading, trying again", flush=True)
+        time.sleep(2)
+
+
 def warm_up(actions_url: str) -> None:
     """Run action_answer_question once on the action server, outside any conversation."""
     tracker = {
@@ -101,10 +120,16 @@ def main() -> int:
         if pending:
             time.sleep(1)
     t = time.time()
-    warm_up(args.actions)
+    deadline = time.monotonic() + args.timeout
+    try:
+        _retry(lambda: warm_up(args.actions), deadline, "action server warm-up")
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"[run] error: the action server warm-up failed: {exc}", file=sys.stderr)
+        return 1
     print(f"[run] knowledge base loaded in {time.time() - t:.0f} s", flush=True)
     try:
-        seconds = warm_up_rasa(args.rasa, timeout=args.timeout)
+        seconds = _retry(lambda: warm_up_rasa(args.rasa, timeout=args.timeout), deadline,
+                         "Rasa warm-up")
     except (urllib.error.URLError, OSError) as exc:
         print(f"[run] error: the Rasa warm-up conversation failed: {exc}", file=sys.stderr)
         return 1
