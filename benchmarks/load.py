@@ -447,6 +447,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--link-shared", action="store_true",
                         help="symlink .venv, var/models, var/rasa-models into a --start "
                              "checkout that lacks them")
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                        help="environment of started stacks (e.g. SANIC_RESPONSE_TIMEOUT=600 "
+                             "for a slow first answer on a loaded machine)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="with --start: measure the stacks this many times, alternating")
     parser.add_argument("--channel", default="rest", help="rest or socketio")
@@ -508,9 +511,10 @@ def main(argv: Iterable[str] | None = None) -> int:
     else:
         if args.model and len(args.model) != len(args.start):
             raise SystemExit("error: give one --model per --start, or none")
+        env = dict(item.split("=", 1) for item in args.env if "=" in item)
         stacks = [Stack(checkout=path, state=args.state / f"{n}-{sanitize(path.resolve().name)}",
                         model=args.model[n] if args.model else None, index=args.index,
-                        link_shared=args.link_shared)
+                        link_shared=args.link_shared, env=env)
                   for n, path in enumerate(args.start)]
         for stack in stacks:
             stack.prepare()
