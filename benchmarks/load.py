@@ -35,6 +35,7 @@ import json
 import logging
 import random
 import re
+import subprocess
 import sys
 import time
 import uuid
@@ -340,16 +341,22 @@ async def run_saturation(url: str, settings: SaturationSettings,
 def measure(url: str, settings: LoadSettings, saturation: SaturationSettings | None,
             action_port: int | None, rasa_pid: int | None = None,
             actions_pid: int | None = None,
-            apology: str = DEFAULT_APOLOGY_PATTERN) -> dict:
-    """A closed-loop run (and a saturation search) with the servers' CPU time."""
+            apology: str = DEFAULT_APOLOGY_PATTERN, py_spy: str | None = None,
+            profile_out: Path | None = None) -> dict:
+    """A closed-loop run (and a saturation search) with the servers' CPU time; with
+    ``py_spy`` (the py-spy executable) Rasa is sampled during the closed-loop run and the
+    samples are grouped by component (:mod:`benchmarks.spy_summary`)."""
     _, rasa_port = require_loopback(url)
     ports = {"rasa": rasa_port, **({"actions": action_port} if action_port else {})}
     meter = CpuMeter(ports, {k: v for k, v in (("rasa", rasa_pid), ("actions", actions_pid))
                              if v})
     meter.start()
+    spy = _start_py_spy(py_spy, meter.pids.get("rasa"), settings.duration, profile_out)
     begin = time.monotonic()
     results, wall = asyncio.run(run_closed_loop(url, settings))
     cpu = meter.stop(time.monotonic() - begin)
+    profile = _finish_py_spy(spy, profile_out, sum(1 for r in results if r.ok),
+                             settings.duration)
     for entry in cpu.values():  # CPU per answered turn, the cost that limits throughput
         answered = sum(1 for r in results if r.ok)
         if entry.get("cpu_s") is not None and answered:
@@ -358,6 +365,8 @@ def measure(url: str, settings: LoadSettings, saturation: SaturationSettings | N
                         "mix": settings.mix.value},
            "summary": summarize(results, wall, apology), "cpu": cpu,
            "turns": [r.as_dict() for r in results]}
+    if profile is not None:
+        out["rasa_profile"] = profile
     if saturation is not None:
         meter = CpuMeter(ports, dict(meter.pids))
         meter.start()
@@ -365,6 +374,39 @@ def measure(url: str, settings: LoadSettings, saturation: SaturationSettings | N
         out["saturation"] = asyncio.run(run_saturation(url, saturation, apology))
         out["saturation"]["cpu"] = meter.stop(time.monotonic() - begin)
     return out
+
+
+def _start_py_spy(py_spy: str | None, pid: int | None, seconds: float,
+                  out: Path | None) -> subprocess.Popen | None:
+    if not py_spy or pid is None or out is None:
+        return None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen([py_spy, "record", "--pid", str(pid), "--duration",
+                             str(max(int(seconds), 1)), "--rate", "100", "--nonblocking",
+                             "--format", "raw", "--output", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _finish_py_spy(spy: subprocess.Popen | None, out: Path | None, turns: int,
+                   seconds: float) -> dict | None:
+    """Rasa's CPU by component, from py-spy's samples (100 per second of CPU)."""
+    if spy is None or out is None:
+        return None
+    try:
+        _, err = spy.communicate(timeout=seconds + 60)
+    except subprocess.TimeoutExpired:
+        spy.kill()
+        _, err = spy.communicate()
+    if not out.exists():
+        return {"error": (err or "py-spy wrote nothing")[-500:]}
+    from benchmarks.spy_summary import summarize as spy_summarize
+
+    counts, total = spy_summarize(out.read_text(errors="replace").splitlines())
+    per_turn = 10.0 / turns if turns else None  # 10 ms of CPU per sample at --rate 100
+    return {"raw": str(out), "samples": total, "cpu_s": total / 100, "turns": turns,
+            "components": {name: {"share": round(n / total, 4) if total else None,
+                                  "ms_per_turn": round(n * per_turn, 1) if per_turn else None}
+                           for name, n in counts.most_common()}}
 
 
 def report(result: dict, label: str = "") -> str:
@@ -388,6 +430,14 @@ def report(result: dict, label: str = "") -> str:
     if summary["error_kinds"]:
         lines.append("errors: " + "; ".join(f"{n}× {k}" for k, n in
                                             summary["error_kinds"].items()))
+    profile = result.get("rasa_profile")
+    if profile and "components" in profile:
+        lines.append(f"Rasa's CPU by component (py-spy, {profile['samples']} samples, "
+                     f"{profile['turns']} answered turns):")
+        lines += [f"  {name:<52} {c['share']:>6.1%} {c['ms_per_turn'] or '-':>7} ms/turn"
+                  for name, c in profile["components"].items()]
+    elif profile:
+        lines.append(f"py-spy: {profile['error']}")
     sat = result.get("saturation")
     if sat:
         lines += ["", table([{k: ("-" if v is None else v) for k, v in s.items()}
@@ -468,6 +518,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--step-seconds", type=float, default=30.0)
     parser.add_argument("--p95-limit", type=float, default=1.0, help="seconds")
     parser.add_argument("--apology-pattern", default=DEFAULT_APOLOGY_PATTERN)
+    parser.add_argument("--py-spy", metavar="EXECUTABLE",
+                        help="sample Rasa with this py-spy during the closed-loop run (install "
+                             "it outside the venvs: pip install --target /tmp/pyspy py-spy)")
     parser.add_argument("--state", type=Path, default=OUT_DIR / "load-state",
                         help="state folders of started stacks")
     parser.add_argument("--out", type=Path, default=OUT_DIR / "load.json",
@@ -501,7 +554,8 @@ def main(argv: Iterable[str] | None = None) -> int:
         _, port = require_loopback(args.url)
         action_port = args.action_port or (5055 if port == 5005 else None)
         result = measure(args.url, settings, saturation, action_port, args.rasa_pid,
-                         args.actions_pid, args.apology_pattern)
+                         args.actions_pid, args.apology_pattern, args.py_spy,
+                         args.out.with_suffix(".rasa-spy.txt"))
         from benchmarks.stack import pid_on_port
 
         actions_pid = args.actions_pid or (pid_on_port(action_port) if action_port else None)
@@ -521,8 +575,11 @@ def main(argv: Iterable[str] | None = None) -> int:
         for _ in range(args.repeat):
             for stack in stacks:
                 with stack:
+                    spy_out = args.out.with_name(
+                        f"{args.out.stem}.{len(out['runs'])}-rasa-spy.txt")
                     result = measure(stack.url, settings, saturation, stack.action_port,
-                                     apology=args.apology_pattern)
+                                     apology=args.apology_pattern, py_spy=args.py_spy,
+                                     profile_out=spy_out)
                     result["startup_s"] = round(stack.startup_s or 0, 1)
                     out["amx_used"] = amx_use(cpu, result["cpu"].get("actions", {}).get("pid"))
                 out["runs"].append({"label": stack.label, "result": result})
