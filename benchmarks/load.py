@@ -539,6 +539,7 @@ def main(argv: Iterable[str] | None = None) -> int:
             parser.error(str(exc))
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("httpx2").setLevel(logging.WARNING)  # one line per request otherwise
     channel = ChannelKind.from_str(args.channel)
     mix = ScriptMix.from_str(args.mix)
     settings = LoadSettings(args.conversations, args.think, args.jitter, args.duration,

@@ -405,6 +405,7 @@ def main(argv: Iterable[str] | None = None) -> int:
             parser.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s",
                         datefmt="%H:%M:%S")
+    logging.getLogger("httpx2").setLevel(logging.WARNING)  # one line per request otherwise
     settings = LoadSettings(args.conversations, args.think, args.jitter, args.duration,
                             args.max_turns, args.timeout, ChannelKind.from_str(args.channel),
                             args.seed)
