@@ -459,10 +459,10 @@ def comparison_rows(runs: Sequence[dict]) -> list[dict]:
         row = {"stack": run["label"], "turns": overall["turns"], "errors": overall["errors"],
                "empty": overall["empty"], "p50_ms": _fmt(overall["p50_ms"]),
                "p95_ms": _fmt(overall["p95_ms"]), "max_ms": _fmt(overall["max_ms"]),
-               "turns/s": overall["turns_per_s"],
-               "rasa_ms/turn": cpu.get("rasa", {}).get("cpu_ms_per_turn", "-"),
-               "actions_ms/turn": cpu.get("actions", {}).get("cpu_ms_per_turn", "-"),
-               "saturation/s": sat.get("saturation_rate_per_s", "-")}
+               "turns/s": f"{overall['turns_per_s'] or 0:.2f}",
+               "rasa_ms/turn": _fmt(cpu.get("rasa", {}).get("cpu_ms_per_turn")),
+               "actions_ms/turn": _fmt(cpu.get("actions", {}).get("cpu_ms_per_turn")),
+               "saturation/s": sat.get("saturation_rate_per_s") or "-"}
         if base and base["p95_ms"] and overall["p95_ms"]:
             row["p95_vs_first"] = f"{overall['p95_ms'] / base['p95_ms']:.2f}x"
         rows.append(row)
