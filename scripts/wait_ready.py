@@ -1,5 +1,15 @@
-"""Wait until the Rasa server and the action server answer, then warm the action server up
-(the first question would otherwise pay for loading the embedding model and underthesea)."""
+"""Wait until the Rasa server and the action server answer, then warm both up, so that the
+first citizen's question is as fast as the ones after it.
+
+- The action server: one ``action_answer_question`` call outside any conversation (the first
+  question would otherwise pay for loading the embedding model, the index and underthesea).
+- Rasa: a short conversation through its REST channel from a dedicated sender
+  (``warm-up-…``): a greeting, help, who-are-you, a button payload and thanks — no knowledge
+  question, so the question log the officials read gets no entry. The first message Rasa
+  parses after loading pays for TensorFlow tracing DIET's prediction function again (≈1.5 s
+  measured, more under load) and for the first tracker-store, regex and classifier calls; the
+  warm-up pays them instead (docs/benchmarks.md, "Load").
+"""
 
 from __future__ import annotations
 
@@ -12,6 +22,9 @@ import urllib.error
 import urllib.request
 
 WARMUP_QUESTION = "Kế hoạch kiểm tra công tác cải cách hành chính năm 2018"
+#: Rasa warm-up turns: different lengths and intents, none that asks the knowledge base.
+RASA_WARMUP_MESSAGES = ("Xin chào", "bạn có thể giúp gì cho tôi", "bạn là người hay máy",
+                        "/feedback_positive", "cảm ơn bạn nhiều")
 
 
 def _get(url: str) -> bool:
@@ -20,6 +33,33 @@ def _get(url: str) -> bool:
             return resp.status == 200
     except (urllib.error.URLError, OSError):
         return False
+
+
+def _post_json(url: str, payload: dict, timeout: float,
+               headers: dict[str, str] | None = None) -> bytes:
+    req = urllib.request.Request(url, data=json.dumps(payload).encode(),
+                                 headers={"Content-Type": "application/json", **(headers or {})})
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        return resp.read()
+
+
+def _retry(call, deadline: float, what: str):
+    """``call()`` again while it fails with a server error or a timeout (a server still loading
+    on a busy machine: the action server's Sanic gives up on a request after 60 s while the
+    knowledge base goes on loading in its thread), until ``deadline`` (time.monotonic)."""
+    while True:
+        try:
+            return call()
+        except urllib.error.HTTPError as exc:
+            if exc.code < 500 or time.monotonic() > deadline:
+                raise
+            reason = f"HTTP {exc.code}"
+        except (urllib.error.URLError, OSError) as exc:
+            if time.monotonic() > deadline:
+                raise
+            reason = str(getattr(exc, "reason", exc))
+        print(f"[run] {what}: {reason}; still loading, trying again", flush=True)
+        time.sleep(2)
 
 
 def warm_up(actions_url: str) -> None:
@@ -31,14 +71,25 @@ def warm_up(actions_url: str) -> None:
         "events": [], "paused": False, "followup_action": None, "active_loop": {},
         "latest_action_name": "action_listen",
     }
-    body = json.dumps({"next_action": "action_answer_question", "sender_id": "warm-up",
-                       "tracker": tracker, "domain": {}, "version": "3.6.21"}).encode()
-    headers = {"Content-Type": "application/json"}
+    headers = {}
     if os.environ.get("ACTION_SERVER_TOKEN"):  # the action server's shared secret
         headers["X-Action-Token"] = os.environ["ACTION_SERVER_TOKEN"]
-    req = urllib.request.Request(actions_url + "/webhook", data=body, headers=headers)
-    with urllib.request.urlopen(req, timeout=300) as resp:
-        resp.read()
+    _post_json(actions_url + "/webhook", {"next_action": "action_answer_question",
+                                          "sender_id": "warm-up", "tracker": tracker,
+                                          "domain": {}, "version": "3.6.21"}, timeout=300,
+               headers=headers)
+
+
+def warm_up_rasa(rasa_url: str, timeout: float = 300) -> list[float]:
+    """A warm-up conversation through Rasa's REST channel; seconds per message."""
+    sender = f"warm-up-{os.getpid()}-{int(time.time())}"
+    seconds = []
+    for text in RASA_WARMUP_MESSAGES:
+        start = time.monotonic()
+        _post_json(rasa_url + "/webhooks/rest/webhook", {"sender": sender, "message": text},
+                   timeout=timeout)
+        seconds.append(time.monotonic() - start)
+    return seconds
 
 
 def main() -> int:
@@ -69,8 +120,21 @@ def main() -> int:
         if pending:
             time.sleep(1)
     t = time.time()
-    warm_up(args.actions)
+    deadline = time.monotonic() + args.timeout
+    try:
+        _retry(lambda: warm_up(args.actions), deadline, "action server warm-up")
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"[run] error: the action server warm-up failed: {exc}", file=sys.stderr)
+        return 1
     print(f"[run] knowledge base loaded in {time.time() - t:.0f} s", flush=True)
+    try:
+        seconds = _retry(lambda: warm_up_rasa(args.rasa, timeout=args.timeout), deadline,
+                         "Rasa warm-up")
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"[run] error: the Rasa warm-up conversation failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"[run] Rasa warmed up in {sum(seconds):.1f} s (first message {seconds[0]:.1f} s, "
+          f"last {seconds[-1]:.2f} s)", flush=True)
     return 0
 
 

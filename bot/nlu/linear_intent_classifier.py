@@ -15,7 +15,10 @@ the features allow (docs/nlu-evaluation.md, round r6):
   the FallbackClassifier thresholds.
 
 DIETClassifier stays in the pipeline for entities (``intent_classification: false``). The model
-is stored as plain arrays (``numpy.savez``, no pickle) and predicts with one matrix product.
+is stored as plain arrays (``numpy.savez``, no pickle). A message is scored on the columns of
+its own non-zero features only (:meth:`LinearIntentClassifier.scores`: the same arithmetic as
+the training matrix, without building sparse matrices — 16 ms → well under 1 ms per message
+under load, docs/benchmarks.md "Load").
 
 Use in ``config.yml`` after the featurizers::
 
@@ -90,12 +93,18 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         return cls(config, model_storage, resource, arrays)
 
     # -- features ---------------------------------------------------------------------------
-    def _raw_features(self, message: Message) -> tuple[scipy.sparse.csr_matrix, np.ndarray]:
+    def _raw_features(self, message: Message, required: bool = True
+                      ) -> tuple[scipy.sparse.csr_matrix, np.ndarray] | None:
+        """The message's sparse sentence row and dense sentence vector (Rasa combines and
+        copies every featurizer's features on each call: called once per message). Without
+        sparse features: ValueError, or None when not ``required``."""
         _, sparse = message.get_sparse_features(TEXT)
-        _, dense = message.get_dense_features(TEXT)
         if sparse is None:
+            if not required:
+                return None
             raise ValueError("LinearIntentClassifier needs sparse sentence features "
                              "(CountVectorsFeaturizer) before it in the pipeline")
+        _, dense = message.get_dense_features(TEXT)
         row = scipy.sparse.csr_matrix(sparse.features, dtype=np.float64)
         vector = (np.asarray(dense.features, dtype=np.float64).reshape(-1) if dense is not None
                   else np.zeros(0))
@@ -141,23 +150,45 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     # -- prediction -----------------------------------------------------------------------------
     def predict(self, messages: list[Message]) -> np.ndarray:
         """Class probabilities (rows: messages, columns: ``self.arrays["classes"]``)."""
-        arrays = self.arrays
-        raw = [self._raw_features(m) for m in messages]
-        width = arrays["idf"].shape[0]
-        if any(row.shape[1] != width for row, _ in raw):
-            raise ValueError("LinearIntentClassifier: the sparse features have changed width "
-                             "since training (was the pipeline changed?); train again")
-        features = self._matrix([r for r, _ in raw], [v for _, v in raw], arrays["idf"])
-        scores = features @ arrays["coef"].T + arrays["intercept"]
-        scores = np.asarray(scores) - np.max(scores, axis=1, keepdims=True)
+        return self._probabilities([self._raw_features(m) for m in messages])
+
+    def _probabilities(self, raw: list[tuple[scipy.sparse.csr_matrix, np.ndarray]]
+                       ) -> np.ndarray:
+        scores = np.vstack([self.scores(row, vector) for row, vector in raw])
+        scores = scores - np.max(scores, axis=1, keepdims=True)
         probabilities = np.exp(scores)
         return probabilities / probabilities.sum(axis=1, keepdims=True)
 
+    def scores(self, row: scipy.sparse.csr_matrix, vector: np.ndarray) -> np.ndarray:
+        """Class scores of one message: what ``_matrix`` and the coefficients give for its row
+        (sublinear TF × IDF, L2-normalised, then the scaled dense vector), computed on the
+        message's own non-zero columns."""
+        arrays = self.arrays
+        width = arrays["idf"].shape[0]
+        if row.shape[1] != width:
+            raise ValueError("LinearIntentClassifier: the sparse features have changed width "
+                             "since training (was the pipeline changed?); train again")
+        row.sum_duplicates()
+        columns = row.indices
+        weights = (1.0 + np.log(np.maximum(row.data, 1e-12))) * arrays["idf"][columns]
+        weights /= max(float(np.sqrt(weights @ weights)), 1e-12)
+        coef = arrays["coef"]
+        scores = coef[:, columns] @ weights + arrays["intercept"]
+        if vector.size:
+            scores += coef[:, width:width + vector.size] @ (vector
+                                                           * float(self.config["dense_weight"]))
+        return scores
+
     def process(self, messages: list[Message]) -> list[Message]:
-        ready = [m for m in messages if m.get(TEXT) and self.arrays is not None
-                 and m.get_sparse_features(TEXT)[1] is not None]
+        ready, raw = [], []
+        for message in messages:
+            features = (self._raw_features(message, required=False)
+                        if message.get(TEXT) and self.arrays is not None else None)
+            if features is not None:
+                ready.append(message)
+                raw.append(features)
         if ready:
-            probabilities = self.predict(ready)
+            probabilities = self._probabilities(raw)
             classes = self.arrays["classes"]
             for message, row in zip(ready, probabilities, strict=True):
                 order = np.argsort(-row)[:LABEL_RANKING_LENGTH]

@@ -11,6 +11,14 @@ intent classifier's errors. This component adds, for the message text:
   hidden states of the model's word pieces inside that token's characters, so DIET's entity
   tagger sees contextual features too.
 
+At inference (one message per turn, on Rasa's event loop) the forward pass runs with
+``inference_threads`` BLAS threads (default 1: with matrices this small a second OpenBLAS
+thread mostly spins — 45 ms of CPU per short message on one thread, 50–110 ms on two, measured
+on the 2-core EPYC — and takes the core the action server needs), and the encodings of the last
+``cache_size`` distinct texts are kept: greetings, thanks, button payloads and the questions
+citizens ask most are encoded once (docs/benchmarks.md, "Load"). Training data is encoded in
+batches with every thread and never cached.
+
 The model runs with numpy (:mod:`bot.nlu.sentence_encoder`): no torch in the Rasa venv. Its
 folder is ``var/models/multilingual-e5-small`` by default, built offline by
 ``scripts/setup.sh``; ``model`` takes another local sentence-transformers folder (BERT, RoBERTa
@@ -24,6 +32,9 @@ docs/nlu-evaluation.md. Use in ``config.yml`` after the tokenizer::
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import numpy as np
@@ -63,16 +74,22 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             "prefix": "query: ",
             "max_length": 128,
             "batch_size": 32,
+            # BLAS threads of the forward pass when messages are parsed (0 = leave as is)
+            "inference_threads": 1,
+            # distinct message texts whose encodings are kept (0 = no cache)
+            "cache_size": 2048,
         }
 
     @staticmethod
     def required_packages() -> list[str]:
-        return ["tokenizers", "safetensors", "scipy"]
+        return ["tokenizers", "safetensors", "scipy", "threadpoolctl"]
 
     def __init__(self, config: dict[str, Any], execution_context: ExecutionContext) -> None:
         super().__init__(execution_context.node_name, config)
         # loaded here, not at import: the server pays it once at start (about 1 s)
         self.encoder = SentenceEncoder.load(self._config["model"], self._config["max_length"])
+        self._cache = EncodingCache(int(self._config["cache_size"]))
+        self._threads = BlasThreads(int(self._config["inference_threads"]))
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -81,27 +98,46 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
-        if not isinstance(config.get("model"), str) or not config["model"].strip():
-            from rasa.shared.exceptions import InvalidConfigException
+        from rasa.shared.exceptions import InvalidConfigException
 
+        if not isinstance(config.get("model"), str) or not config["model"].strip():
             raise InvalidConfigException(
                 "SentenceEmbeddingFeaturizer needs `model`: a sentence-transformers folder")
+        for key in ("inference_threads", "cache_size"):
+            value = config.get(key, 0)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise InvalidConfigException(
+                    f"SentenceEmbeddingFeaturizer: `{key}` must be a whole number >= 0, "
+                    f"not {value!r}")
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self.process(training_data.training_examples)
+        self._featurize(training_data.training_examples, inference=False)
         return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
+        return self._featurize(messages, inference=True)
+
+    def _featurize(self, messages: list[Message], inference: bool) -> list[Message]:
         todo = [m for m in messages if m.get(TEXT) and m.get(TOKENS_NAMES[TEXT])]
         if not todo:
             return messages
         prefix = self._config["prefix"]
-        encoded = self.encoder.encode([prefix + m.get(TEXT) for m in todo],
-                                      batch_size=self._config["batch_size"])
-        for n, message in enumerate(todo):
-            sequence = self.token_features(message.get(TOKENS_NAMES[TEXT]), encoded.pieces[n],
-                                           encoded.offsets[n], len(prefix))
-            self.add_features_to_message(sequence, encoded.sentences[n][None, :], TEXT, message)
+        texts = [prefix + m.get(TEXT) for m in todo]
+        found = {t: self._cache.get(t) for t in texts} if inference else {}
+        missing = list(dict.fromkeys(t for t in texts if found.get(t) is None))
+        if missing:
+            with self._threads.limit() if inference else nullcontext():
+                encoded = self.encoder.encode(missing, batch_size=self._config["batch_size"])
+            for n, text in enumerate(missing):
+                item = (encoded.sentences[n], encoded.pieces[n], encoded.offsets[n])
+                found[text] = item
+                if inference:
+                    self._cache.put(text, item)
+        for message, text in zip(todo, texts, strict=True):
+            sentence, pieces, offsets = found[text]
+            sequence = self.token_features(message.get(TOKENS_NAMES[TEXT]), pieces, offsets,
+                                           len(prefix))
+            self.add_features_to_message(sequence, sentence[None, :], TEXT, message)
         return messages
 
     @staticmethod
@@ -120,3 +156,64 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             if hits:
                 features[row] = states[hits].mean(0)
         return features
+
+
+Encoding = tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]
+
+
+class EncodingCache:
+    """The encodings (sentence vector, piece states, piece offsets) of the last ``size``
+    distinct texts, least recently used out first. Arrays are stored read-only: features are
+    computed from them, never in them."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, Encoding] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, text: str) -> Encoding | None:
+        if self.size <= 0:
+            return None
+        with self._lock:
+            item = self._items.get(text)
+            if item is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(text)
+            self.hits += 1
+            return item
+
+    def put(self, text: str, item: Encoding) -> None:
+        if self.size <= 0:
+            return
+        sentence, pieces, offsets = item
+        sentence.setflags(write=False)
+        pieces.setflags(write=False)
+        with self._lock:
+            self._items[text] = (sentence, pieces, list(offsets))
+            self._items.move_to_end(text)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class BlasThreads:
+    """A context that runs numpy's BLAS with ``threads`` threads (0: unchanged); the BLAS
+    libraries are looked up once (threadpoolctl), not per message."""
+
+    def __init__(self, threads: int) -> None:
+        self.threads = threads
+        self._controller = None
+
+    def limit(self) -> AbstractContextManager:
+        if self.threads <= 0:
+            return nullcontext()
+        if self._controller is None:
+            from threadpoolctl import ThreadpoolController
+
+            self._controller = ThreadpoolController()
+        return self._controller.limit(limits=self.threads, user_api="blas")

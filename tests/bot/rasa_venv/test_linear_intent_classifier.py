@@ -98,3 +98,20 @@ def test_untrained_component_leaves_the_intent_empty(pipeline, tmp_path):
                                         Resource("missing"), context)
     message = classify(empty, featurize, "xin chào")
     assert message.get(INTENT) == {"name": None, "confidence": 0.0}
+
+
+def test_per_message_scores_equal_the_training_matrix_product(pipeline):
+    """The fast per-message path computes exactly what the training features give."""
+    _, _, _, classifier, featurize = pipeline
+    texts = ["xin chào bạn", "năm 2018 kiểm tra cải cách hành chính ở đâu", "tạm biệt nhé",
+             "quyết định 1331/QĐ-UBND do ai ký", "chào chào chào"]
+    messages = featurize([Message({TEXT: t}) for t in texts])
+    raw = [classifier._raw_features(m) for m in messages]
+    matrix = classifier._matrix([r for r, _ in raw], [v for _, v in raw],
+                                classifier.arrays["idf"])
+    expected = np.asarray(matrix @ classifier.arrays["coef"].T) + classifier.arrays["intercept"]
+    fast = np.vstack([classifier.scores(r, v) for r, v in raw])
+    assert np.allclose(fast, expected, rtol=1e-10, atol=1e-10)
+    probabilities = classifier.predict(messages)
+    assert np.allclose(probabilities.sum(1), 1.0)
+    assert list(probabilities.argmax(1)) == list(np.asarray(expected).argmax(1))

@@ -104,3 +104,54 @@ def test_message_without_tokens_is_left_alone():
 def test_missing_model_folder_says_how_to_build_it():
     with pytest.raises(EncoderError, match="scripts/setup.sh"):
         SentenceEncoder.load("var/models/no-such-model")
+
+
+def _features(msg):
+    seq, sent = msg.get_dense_features(TEXT)
+    return seq.features, sent.features
+
+
+def test_a_repeated_message_is_served_from_the_cache_with_the_same_features(tokenizer):
+    cached = featurizer()
+    first, again = message(tokenizer, "Xin chào"), message(tokenizer, "Xin chào")
+    cached.process([first])
+    cached.process([again])
+    assert (cached._cache.hits, cached._cache.misses) == (1, 1)
+    uncached = featurizer(cache_size=0)
+    plain = message(tokenizer, "Xin chào")
+    uncached.process([plain])
+    assert len(uncached._cache) == 0
+    for a, b in zip(_features(again), _features(plain), strict=True):
+        assert np.array_equal(a, b)
+    # the cached arrays cannot be changed through a message's features
+    assert not cached._cache.get("query: Xin chào")[0].flags.writeable
+
+
+def test_the_cache_keeps_the_most_recent_texts_and_skips_training_data(tokenizer):
+    small = featurizer(cache_size=2)
+    for text in ("một", "hai", "một", "ba"):  # "hai" is the least recently used
+        small.process([message(tokenizer, text)])
+    assert len(small._cache) == 2
+    assert small._cache.get("query: hai") is None and small._cache.get("query: một") is not None
+    data = TrainingData([message(tokenizer, t) for t in ("bốn", "năm", "sáu")])
+    small.process_training_data(data)
+    assert small._cache.get("query: bốn") is None
+
+
+def test_one_blas_thread_gives_the_same_features(tokenizer):
+    text = "năm 2018 Quảng Bình kiểm tra CCHC ở những đơn vị nào?"
+    one, unchanged = message(tokenizer, text), message(tokenizer, text)
+    featurizer(inference_threads=1, cache_size=0).process([one])
+    featurizer(inference_threads=0, cache_size=0).process([unchanged])
+    for a, b in zip(_features(one), _features(unchanged), strict=True):
+        assert np.allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("key, value", [("inference_threads", -1), ("cache_size", "big"),
+                                        ("cache_size", True)])
+def test_thread_and_cache_settings_are_validated(key, value):
+    from rasa.shared.exceptions import InvalidConfigException
+
+    config = {**SentenceEmbeddingFeaturizer.get_default_config(), key: value}
+    with pytest.raises(InvalidConfigException, match=key):
+        SentenceEmbeddingFeaturizer.validate_config(config)
