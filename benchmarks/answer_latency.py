@@ -42,6 +42,7 @@ import hashlib
 import json
 import logging
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -113,9 +114,12 @@ def fingerprint(files: list[Path]) -> str:
 
 
 def code_version(root: Path) -> str:
-    """A hash of the pipeline's code (``knowledge/**/*.py``): the code key of a cached index."""
+    """A hash of the pipeline's code (``knowledge/**/*.py`` but the scoring of ``kb eval``):
+    the code key of a cached index."""
     digest = hashlib.sha256()
     for path in sorted((root / "knowledge").rglob("*.py")):
+        if path.name == "evaluate.py":
+            continue
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
 
@@ -210,7 +214,7 @@ class Worker:
             stderr=self.log, text=True, encoding="utf-8", bufsize=1, start_new_session=True)
         self.ready = self._read()
         path = Path(self.ready["knowledge_path"]).resolve()
-        if not path.is_relative_to(pipeline.src.resolve()):
+        if path != (pipeline.src / "knowledge").resolve():
             self.close()
             raise RuntimeError(f"{pipeline.name} imported knowledge from {path}, not from "
                                f"{pipeline.src}")
@@ -234,7 +238,7 @@ class Worker:
         try:
             self.proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, 9)
+            os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
         self.log.close()
 
@@ -304,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="legal-scale documents to index (0 = all 4,000)")
     parser.add_argument("--rounds", type=int, default=3, help="timed passes over the questions")
     parser.add_argument("--warmup", type=int, default=5, help="untimed questions first")
+    parser.add_argument("--questions", type=int,
+                        help="only the first N cchc-dev questions (a quick check of the tool)")
     parser.add_argument("--old-commit", default=OLD_COMMIT)
     parser.add_argument("--no-old", action="store_true", help="time the current pipeline only")
     parser.add_argument("--new-index", type=Path,
@@ -332,7 +338,9 @@ def main(argv: list[str] | None = None) -> int:
         pipelines.insert(0, old)
     if args.build_only:
         return 0
-    questions = load_questions([CCHC_DEV / "qa.jsonl"])
+    questions = load_questions([CCHC_DEV / "qa.jsonl"], args.questions)
+    # SIGTERM (kill, a CI timeout) ends like Ctrl-C: the workers are stopped in `finally`
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     load_before = os.getloadavg()
     started = time.perf_counter()
     workers: dict[str, Worker] = {}
