@@ -205,9 +205,9 @@ def ensure_index(pipeline: Pipeline, files: list[Path], limit: int, corpus_key: 
 class Worker:
     """A running ``answer_latency_worker.py`` of one pipeline."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Pipeline, log_dir: Path = CACHE) -> None:
         self.pipeline = pipeline
-        self.log = open(CACHE / f"worker-{pipeline.name}.log", "w", encoding="utf-8")  # noqa: SIM115
+        self.log = open(log_dir / f"worker-{pipeline.name}.log", "w", encoding="utf-8")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, str(WORKER), "--index", str(pipeline.index), "--model", MODEL],
             cwd=pipeline.src, env=pipeline.env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -287,11 +287,12 @@ def summarize_pipeline(result: dict) -> dict:
     folded = [s for k, s in medians.items() if k.endswith("#folded")]
     rows = [score(q, asked=text, answer_text=reply["answer"], declined=reply["declined"],
                   cited_docs=[] if reply["declined"] else reply["cited_docs"],
-                  confidence=reply.get("confidence"), seconds=reply["seconds"])
-            for q, text, reply in result["answers"].values()]
+                  confidence=reply.get("confidence"), seconds=reply["seconds"],
+                  variant="folded" if key.endswith("#folded") else "accented")
+            for key, (q, text, reply) in result["answers"].items()]
     quality = {}
-    for label, part in (("accented", [r for r in rows if r["question_original"] is None]),
-                        ("folded", [r for r in rows if r["question_original"] is not None])):
+    for label in ("accented", "folded"):
+        part = [r for r in rows if r["variant"] == label]
         s = summarize(part)
         quality[label] = {k: s[k] for k in ("answer_accuracy", "answered_right", "answerable",
                                             "false_declines", "decline_accuracy",

@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["knowledge.aggregate", "knowledge.facts", "knowledge.metadata",
+MODULES = ["knowledge.aggregate", "knowledge.evaluate", "knowledge.facts", "knowledge.metadata",
            "knowledge.places", "knowledge.question", "knowledge.reply", "knowledge.text.segment"]
 
 
