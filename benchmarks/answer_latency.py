@@ -42,6 +42,7 @@ import hashlib
 import json
 import logging
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -113,9 +114,12 @@ def fingerprint(files: list[Path]) -> str:
 
 
 def code_version(root: Path) -> str:
-    """A hash of the pipeline's code (``knowledge/**/*.py``): the code key of a cached index."""
+    """A hash of the pipeline's code (``knowledge/**/*.py`` but the scoring of ``kb eval``):
+    the code key of a cached index."""
     digest = hashlib.sha256()
     for path in sorted((root / "knowledge").rglob("*.py")):
+        if path.name == "evaluate.py":
+            continue
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
 
@@ -201,16 +205,16 @@ def ensure_index(pipeline: Pipeline, files: list[Path], limit: int, corpus_key: 
 class Worker:
     """A running ``answer_latency_worker.py`` of one pipeline."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Pipeline, log_dir: Path = CACHE) -> None:
         self.pipeline = pipeline
-        self.log = open(CACHE / f"worker-{pipeline.name}.log", "w", encoding="utf-8")  # noqa: SIM115
+        self.log = open(log_dir / f"worker-{pipeline.name}.log", "w", encoding="utf-8")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, str(WORKER), "--index", str(pipeline.index), "--model", MODEL],
             cwd=pipeline.src, env=pipeline.env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=self.log, text=True, encoding="utf-8", bufsize=1, start_new_session=True)
         self.ready = self._read()
         path = Path(self.ready["knowledge_path"]).resolve()
-        if not path.is_relative_to(pipeline.src.resolve()):
+        if path != (pipeline.src / "knowledge").resolve():
             self.close()
             raise RuntimeError(f"{pipeline.name} imported knowledge from {path}, not from "
                                f"{pipeline.src}")
@@ -234,7 +238,7 @@ class Worker:
         try:
             self.proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, 9)
+            os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
         self.log.close()
 
@@ -283,11 +287,12 @@ def summarize_pipeline(result: dict) -> dict:
     folded = [s for k, s in medians.items() if k.endswith("#folded")]
     rows = [score(q, asked=text, answer_text=reply["answer"], declined=reply["declined"],
                   cited_docs=[] if reply["declined"] else reply["cited_docs"],
-                  confidence=reply.get("confidence"), seconds=reply["seconds"])
-            for q, text, reply in result["answers"].values()]
+                  confidence=reply.get("confidence"), seconds=reply["seconds"],
+                  variant="folded" if key.endswith("#folded") else "accented")
+            for key, (q, text, reply) in result["answers"].items()]
     quality = {}
-    for label, part in (("accented", [r for r in rows if r["question_original"] is None]),
-                        ("folded", [r for r in rows if r["question_original"] is not None])):
+    for label in ("accented", "folded"):
+        part = [r for r in rows if r["variant"] == label]
         s = summarize(part)
         quality[label] = {k: s[k] for k in ("answer_accuracy", "answered_right", "answerable",
                                             "false_declines", "decline_accuracy",
@@ -304,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="legal-scale documents to index (0 = all 4,000)")
     parser.add_argument("--rounds", type=int, default=3, help="timed passes over the questions")
     parser.add_argument("--warmup", type=int, default=5, help="untimed questions first")
+    parser.add_argument("--questions", type=int,
+                        help="only the first N cchc-dev questions (a quick check of the tool)")
     parser.add_argument("--old-commit", default=OLD_COMMIT)
     parser.add_argument("--no-old", action="store_true", help="time the current pipeline only")
     parser.add_argument("--new-index", type=Path,
@@ -332,7 +339,9 @@ def main(argv: list[str] | None = None) -> int:
         pipelines.insert(0, old)
     if args.build_only:
         return 0
-    questions = load_questions([CCHC_DEV / "qa.jsonl"])
+    questions = load_questions([CCHC_DEV / "qa.jsonl"], args.questions)
+    # SIGTERM (kill, a CI timeout) ends like Ctrl-C: the workers are stopped in `finally`
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     load_before = os.getloadavg()
     started = time.perf_counter()
     workers: dict[str, Worker] = {}

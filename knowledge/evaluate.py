@@ -25,6 +25,7 @@ without diacritics and in lower case (:func:`fold_question`), as people type on 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -37,6 +38,8 @@ from knowledge.text.vietnamese import fold_diacritics
 
 if TYPE_CHECKING:
     from knowledge.base import KnowledgeBase
+
+logger = logging.getLogger(__name__)
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _NUM = re.compile(r"\d+(?:[.,]\d+)?")
@@ -237,7 +240,11 @@ def evaluate_qa(kb: KnowledgeBase, qa_paths: Path | str | Sequence[Path | str],
     paths = [qa_paths] if isinstance(qa_paths, str | Path) else list(qa_paths)
     report = EvalReport(folded=fold)
     start = time.perf_counter()
-    for q in load_questions(paths, limit):
+    questions = load_questions(paths, limit)
+    for number, q in enumerate(questions, start=1):
+        if number % 25 == 0:
+            logger.info("%d/%d questions, %.0f s", number, len(questions),
+                        time.perf_counter() - start)
         asked = fold_question(q["question"]) if fold else q["question"]
         gold = q.get("doc")
         rank, top_docs = None, []

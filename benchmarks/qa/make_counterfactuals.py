@@ -38,13 +38,17 @@ Verification (a candidate is dropped when any rule fires; ``--report`` lists the
   anchor of the question (e.g. the new year and the province asked about). Places match through
   the place hierarchy: a district names its province, and provinces merged in 2025 stand for
   each other.
-* **place**: the new province is named nowhere in the corpus (nor its districts, nor a province
-  it merged with or into in 2025), is not the source's province nor merged with it, and is a
-  province for a province, a centrally-run city for a city.
-* **number**: the new number occurs nowhere in the corpus as a document number: followed by a
-  "/" (with or without its type code, e.g. "1577/KH-UBND", "1577/QĐUBND", "62/2018"), after a
-  document-type word ("Kế hoạch 1577", "KH số 1577", "Chỉ thị 27", "Thông báo số 104"), with or
-  without leading zeros; a number of three digits or more may not occur at all.
+* **place**: the new province is named nowhere in the corpus (text, headers, and the source
+  address: "baoquangnam.vn" names Quảng Nam) nor in any cchc-dev question — nor its districts,
+  nor a province it merged with or into in 2025 —, is not merged with the source's province, and
+  is a province for a province, a centrally-run city for a city.
+* **number**: the new number occurs nowhere in the corpus as a document number, with or without
+  leading zeros: after a document-type word ("Kế hoạch 1577", "KH số 1577", "Chỉ thị 27",
+  "Thông báo số 104"); for a number asked with its year ("nd 10/2019", "07/2024/QĐ-UBND") as
+  "10/2019" anywhere (a date "08/10/2019" counts too: conservative); for a number asked
+  without one ("1577/KH-UBND", "Chỉ thị 25/CT-TTg") before a type code ("1577/KH-UBND",
+  "1577/QĐUBND") or a year and a code ("25/2023/CT-TTg"). A number of three digits or more may
+  not occur at all.
 * **duplicate**: the new question equals a cchc-dev question or an earlier candidate.
 * **review**: read by a person against the corpus and rejected (``REVIEW_REJECTED`` below,
   each with its reason): wording that no one would type, an anachronism, or a question the

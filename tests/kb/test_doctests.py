@@ -7,10 +7,10 @@ import importlib
 
 import pytest
 
-MODULES = ["knowledge.answering.aggregate", "knowledge.ingest.facts", "knowledge.ingest.metadata",
-           "knowledge.lexicon.places", "knowledge.answering.question", "knowledge.answering.reply",
-           "knowledge.text.segment", "knowledge.lexicon.dates", "knowledge.lexicon.doc_numbers",
-           "knowledge.lexicon.indices", "knowledge.lexicon.numerals"]
+MODULES = ["knowledge.answering.aggregate", "knowledge.evaluate", "knowledge.ingest.facts",
+           "knowledge.ingest.metadata", "knowledge.lexicon.places", "knowledge.answering.question",
+           "knowledge.answering.reply", "knowledge.text.segment", "knowledge.lexicon.dates",
+           "knowledge.lexicon.doc_numbers", "knowledge.lexicon.indices", "knowledge.lexicon.numerals"]
 
 
 @pytest.mark.parametrize("name", MODULES)
