@@ -14,14 +14,15 @@ import redis.asyncio
 from bot.channels.zalo import ZaloClient, ZaloInput, ZaloSettings
 from bot.channels.zalo_tokens import RedisTokenStore, TokenStoreError, ZaloTokens
 from tests.channels.fake_zalo import APP_ID, APP_SECRET, FakeZalo
-from tests.channels.redis_server import redis_server
+from tests.support.services import redis_server
 
 USER_ID = "2512523625412515"
 
 
 @pytest.fixture
 def redis_url(tmp_path):
-    with redis_server(tmp_path / "redis") as url:
+    with redis_server() as server:
+        url = server.url()
         yield url
 
 

@@ -10,7 +10,8 @@ import pytest
 MODULES = ["knowledge.answering.aggregate", "knowledge.evaluate", "knowledge.ingest.facts",
            "knowledge.ingest.metadata", "knowledge.lexicon.places", "knowledge.answering.question",
            "knowledge.answering.reply", "knowledge.text.segment", "knowledge.lexicon.dates",
-           "knowledge.lexicon.doc_numbers", "knowledge.lexicon.indices", "knowledge.lexicon.numerals"]
+           "knowledge.lexicon.doc_numbers", "knowledge.lexicon.indices",
+           "knowledge.lexicon.numerals"]
 
 
 @pytest.mark.parametrize("name", MODULES)

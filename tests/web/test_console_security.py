@@ -18,7 +18,7 @@ from console.app import COOKIE, create_app
 from console.config import ConsoleConfig
 from console.state import LoginLimits
 from console.users import Role, UserStore
-from tests.web.redis_server import redis_server
+from tests.support.services import redis_server
 from tests.web.serving import serve_app
 
 EDITOR, EDITOR_PW = "bientap", "mat-khau-bien-tap"
@@ -50,7 +50,8 @@ def users_file(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory) -> Iterator[str]:
-    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+    with redis_server() as server:
+        url = server.url()
         yield url
 
 

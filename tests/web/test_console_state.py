@@ -16,7 +16,7 @@ from console.state.base import SessionStore
 from console.state.redis import RedisLoginThrottle, RedisSessionStore, connect
 from console.state.sqlite import SqliteDatabase, SqliteLoginThrottle, SqliteSessionStore
 from console.users import Role
-from tests.web.redis_server import redis_server
+from tests.support.services import redis_server
 
 
 class Clock:
@@ -29,7 +29,8 @@ class Clock:
 
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory) -> Iterator[str]:
-    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+    with redis_server() as server:
+        url = server.url()
         yield url
 
 
