@@ -56,7 +56,8 @@ def test_off_topic_question_is_declined_with_leads(seed_kb):
     answer = seed_kb.ask("Giá vé máy bay từ Hà Nội đi Đà Nẵng là bao nhiêu?")
     assert answer.declined
     assert 1 <= len(answer.citations) <= 3
-    assert "không tìm thấy" in render_reply(answer)
+    reply = render_reply(answer)
+    assert "không tìm thấy" in reply or "không nêu" in reply
 
 
 def test_this_year_is_not_answered_with_2018_facts(seed_kb):

@@ -86,7 +86,10 @@ def test_incremental_ingest_round_trip(tmp_path, index_builder):
     report = indexer.ingest([docs], sync=True)
     assert report.added == ["c.txt"] and report.updated == ["b.txt"]
     assert report.removed == ["a.txt"] and report.unchanged == []
-    assert indexer.embedder.passages == 2  # only the new and the changed document
+    # only the new and the changed document are embedded (their passages and their sentences)
+    embedded = indexer.embedder.texts
+    assert embedded and not any("Di Linh" in t for t in embedded)
+    assert any("toàn trình" in t for t in embedded) and any("kỷ luật" in t for t in embedded)
 
     after = read_index(index)
     assert after.version != before.version
@@ -104,14 +107,14 @@ class _CountingEmbedder:
 
         self._inner = Embedder(model)
         self.model_name = model
-        self.passages = 0
+        self.texts: list[str] = []
 
     @property
     def dimension(self):
         return self._inner.dimension
 
     def embed_passages(self, texts, show_progress=False):
-        self.passages += len(texts)
+        self.texts.extend(texts)
         return self._inner.embed_passages(texts)
 
     def __getattr__(self, name):  # threads, set_threads, …
