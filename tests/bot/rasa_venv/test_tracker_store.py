@@ -36,6 +36,10 @@ def _conversation(domain: Domain, sender: str) -> DialogueStateTracker:
 
 def test_the_endpoints_file_builds_the_wal_store(domain, tmp_path, monkeypatch):
     monkeypatch.setenv("RASA_TRACKER_DB", str(tmp_path / "tracker.db"))
+    # the file is expanded whole: the action endpoint's variables must be set too
+    for name, value in (("ACTION_SERVER_HOST", "127.0.0.1"), ("ACTION_SERVER_PORT", "5055"),
+                        ("ACTION_SERVER_TOKEN", "test-secret")):
+        monkeypatch.setenv(name, value)
     config = read_endpoint_config(str(ROOT / "bot" / "endpoints.yml"), "tracker_store")
     store = create_tracker_store(config, domain)
     inner = store._tracker_store if isinstance(store, FailSafeTrackerStore) else store
