@@ -342,12 +342,14 @@ def measure(url: str, settings: LoadSettings, saturation: SaturationSettings | N
             action_port: int | None, rasa_pid: int | None = None,
             actions_pid: int | None = None,
             apology: str = DEFAULT_APOLOGY_PATTERN, py_spy: str | None = None,
-            profile_out: Path | None = None) -> dict:
+            profile_out: Path | None = None, servers: dict[str, int] | None = None) -> dict:
     """A closed-loop run (and a saturation search) with the servers' CPU time; with
     ``py_spy`` (the py-spy executable) Rasa is sampled during the closed-loop run and the
-    samples are grouped by component (:mod:`benchmarks.spy_summary`)."""
+    samples are grouped by component (:mod:`benchmarks.spy_summary`). ``servers`` (name →
+    port) replaces the default pair (Rasa at the URL's port, the action server at
+    ``action_port``) when the URL is a proxy in front of several servers."""
     _, rasa_port = require_loopback(url)
-    ports = {"rasa": rasa_port, **({"actions": action_port} if action_port else {})}
+    ports = servers or {"rasa": rasa_port, **({"actions": action_port} if action_port else {})}
     meter = CpuMeter(ports, {k: v for k, v in (("rasa", rasa_pid), ("actions", actions_pid))
                              if v})
     meter.start()

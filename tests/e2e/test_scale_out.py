@@ -8,11 +8,9 @@ last among those that need both replicas.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
-import secrets
 import signal
 import subprocess
 import sys
@@ -24,13 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.services import (
-    free_port,
-    nginx_server,
-    postgres_server,
-    redis_server,
-    stop_process,
-)
+from tests.support.cluster import ScaledOut, StackNotReady, scaled_out
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
@@ -54,95 +46,12 @@ I. MỤC TIÊU
 Đến ngày 30/6/2031, 97% hồ sơ thủ tục hành chính tiếp nhận tại Trung tâm Phục vụ hành chính
 công tỉnh được số hóa và lưu trữ điện tử; Văn phòng UBND tỉnh chủ trì theo dõi, đôn đốc.
 """
-ENDPOINTS = "deploy/rasa/endpoints.yml"
 Q_NEW = "Mục tiêu số hóa hồ sơ thủ tục hành chính năm 2031 là bao nhiêu?"
 
 
-def _load_render():
-    spec = importlib.util.spec_from_file_location("deploy_nginx_render",
-                                                  ROOT / "deploy" / "nginx" / "render.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=3) as resp:
-            return resp.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-class Cluster:
-    """What deploy/README.md "On one machine" starts, with free ports and temporary folders."""
-
-    def __init__(self, model: str, index: Path, state: Path, pg, redis) -> None:
-        self.model, self.index, self.state, self.pg, self.redis = model, index, state, pg, redis
-        self.rasa_ports = [free_port(), free_port()]
-        self.action_ports = [free_port(), free_port()]
-        self.public_port, self.actions_lb_port = free_port(), free_port()
-        self.token = secrets.token_hex(32)
-        self.procs: dict[str, subprocess.Popen] = {}
-        self.env = {
-            **os.environ, "RASA_TELEMETRY_ENABLED": "false", "HF_HUB_OFFLINE": "1",
-            "TOKENIZERS_PARALLELISM": "false", "KB_INDEX": str(index),
-            "KB_QUESTION_LOG": pg.url("cchc"), "ACTION_SERVER_TOKEN": self.token,
-            "ACTION_SERVER_URL": f"http://127.0.0.1:{self.actions_lb_port}/webhook",
-            "RASA_DB_HOST": "127.0.0.1", "RASA_DB_PORT": str(pg.port), "RASA_DB_NAME": "rasa",
-            "RASA_DB_USER": pg.user, "RASA_DB_PASSWORD": pg.password,
-            "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(redis.port),
-            "REDIS_PASSWORD": redis.password, "REDIS_DB": "1"}
-
-    def nginx_config(self) -> str:
-        return _load_render().render(
-            listen=f"127.0.0.1:{self.public_port}",
-            rasa=[f"127.0.0.1:{p}" for p in self.rasa_ports],
-            actions=[f"127.0.0.1:{p}" for p in self.action_ports],
-            actions_listen=f"127.0.0.1:{self.actions_lb_port}", console=None)
-
-    def _start(self, name: str, argv: list[str]) -> None:
-        with open(self.state / f"{name}.log", "wb") as log:
-            self.procs[name] = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log,
-                                                stderr=subprocess.STDOUT,
-                                                start_new_session=True)
-
-    def start_rasa(self) -> None:
-        """Both replicas at once: each loads its model for 60-95 s (the index is not theirs)."""
-        for i, port in enumerate(self.rasa_ports):
-            self._start(f"rasa{i}", [str(ROOT / ".venv/rasa/bin/rasa"), "run", "--model",
-                                     self.model, "--endpoints", ENDPOINTS,
-                                     "--credentials", "bot/credentials.yml", "--interface",
-                                     "127.0.0.1", "--port", str(port)])
-
-    def start_actions_and_wait(self) -> None:
-        for i, port in enumerate(self.action_ports):
-            self._start(f"actions{i}", [sys.executable, "-m", "actions.server", "--port",
-                                        str(port)])
-        pending = {**{f"actions{i}": f"http://127.0.0.1:{p}/health"
-                      for i, p in enumerate(self.action_ports)},
-                   **{f"rasa{i}": f"http://127.0.0.1:{p}/"
-                      for i, p in enumerate(self.rasa_ports)}}
-        deadline = time.monotonic() + 600
-        while pending:
-            for name, url in list(pending.items()):
-                if self.procs[name].poll() is not None:
-                    pytest.fail(f"{name} exited:\n{self.log(name)}")
-                if _http_ok(url):
-                    del pending[name]
-            if time.monotonic() > deadline:
-                pytest.fail(f"not ready after 600 s: {sorted(pending)}\n" +
-                            "\n".join(self.log(n) for n in pending))
-            time.sleep(1)
-
-    def log(self, name: str) -> str:
-        path = self.state / f"{name}.log"
-        return f"--- {name}\n" + (path.read_text(errors="replace")[-3000:] if path.exists()
-                                  else "")
-
-    def stop(self) -> None:
-        for proc in self.procs.values():
-            stop_process(proc, timeout=30)
+class Cluster(ScaledOut):
+    """deploy/README.md's "On one machine" form (tests/support/cluster.py) with the test's
+    helpers: a REST turn, the tracker's events in PostgreSQL, a direct action-server call."""
 
     def say(self, base: str, sender: str, message: str, key: str | None = None) -> str:
         headers = {"Content-Type": "application/json"}
@@ -153,13 +62,6 @@ class Cluster:
                                                       "message": message}).encode())
         with urllib.request.urlopen(req, timeout=180) as resp:
             return "\n".join(r.get("text", "") for r in json.loads(resp.read()))
-
-    def replica(self, i: int) -> str:
-        return f"http://127.0.0.1:{self.rasa_ports[i]}"
-
-    @property
-    def public(self) -> str:
-        return f"http://127.0.0.1:{self.public_port}"
 
     def events(self, sender: str) -> list[tuple[str, dict]]:
         import psycopg
@@ -186,21 +88,11 @@ class Cluster:
 @pytest.fixture(scope="module")
 def cluster(rasa_model, model_dir, tmp_path_factory):
     state = tmp_path_factory.mktemp("scale-out")
-    index = state / "index"
-    with postgres_server() as pg, redis_server() as redis:
-        c = Cluster(rasa_model, index, state, pg, redis)
-        with nginx_server(c.nginx_config(), (c.public_port, c.actions_lb_port)) as nginx:
-            c.nginx = nginx
-            try:
-                c.start_rasa()  # loads while the index is built
-                done = subprocess.run([sys.executable, "-m", "knowledge.cli", "ingest",
-                                       "data/documents", "--index", str(index), "-q"], cwd=ROOT,
-                                      capture_output=True, text=True, timeout=600)
-                assert done.returncode == 0, done.stderr
-                c.start_actions_and_wait()
-                yield c
-            finally:
-                c.stop()
+    try:
+        with scaled_out(rasa_model, state, cls=Cluster) as c:
+            yield c
+    except StackNotReady as err:
+        pytest.fail(str(err))
 
 
 def test_turns_alternating_between_replicas_keep_the_conversation(cluster):
