@@ -105,7 +105,7 @@ _COUNTED = _rx(r"(?<!thu )\b(?:bao nhieu|may)\s+(\w+)(?:\s+(\w+))?")
 _PART_SPLIT = re.compile(r",|;|\b(?:và|va)\b")
 _WH_FOLDED = _rx(r"\b(nao|ai|gi|bao nhieu|may|dau|khi nao|bao gio|khong)\b")
 _WH_MARKED = re.compile(r"\b(nào|ai|gì|bao nhiêu|mấy|đâu|bao giờ|không)\b", re.IGNORECASE)
-_WANTED_TYPE = _rx(r"\s*(nao|so may|so bao nhieu|gi)\b")
+_WANTED_TYPE = _rx(r"(?<!\s)\s*(nao|so may|so bao nhieu|gi)\b")
 _TYPE_NAMES = _rx(r"\b(" + "|".join(
     sorted((k for k in FOLDED_TYPE_NAMES if " " in k), key=len, reverse=True)) + r")\b")
 _CCHC = _rx(r"\b(cchc|cai cach hanh chinh|tthc|thu tuc hanh chinh)\b")

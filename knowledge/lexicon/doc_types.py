@@ -56,7 +56,7 @@ FOLDED_TYPE_NAMES: dict[str, str] = {
 #: The folded names alone ("quyet dinh", "ke hoach", … and "van ban").
 FOLDED_NAMES: frozenset[str] = frozenset({t.folded for t in DOC_TYPES} | {"van ban"})
 
-_OPENING = re.compile(r"\s*(" + "|".join(re.escape(w) for w in TYPE_WORDS) + r")\b",
+_OPENING = re.compile(r"(?<!\s)\s*(" + "|".join(re.escape(w) for w in TYPE_WORDS) + r")\b",
                       re.IGNORECASE)
 
 

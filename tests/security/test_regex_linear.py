@@ -63,3 +63,16 @@ def test_bot_patterns_run_in_linear_time():
     assert any(p.startswith("nlu-data:data/nlu.yml:") for p in patterns)
     assert len(results) == len(patterns) * len(adversarial_inputs(8))
     assert slow(results, BUDGET_SECONDS) == []
+
+
+def test_knowledge_patterns_run_in_linear_time():
+    """Every module-level pattern of the knowledge library: questions (analysis, follow-ups,
+    aggregates), answers (extractors run on document sentences) and ingest (uploaded documents
+    are hostile too). Before the fix, six patterns were quadratic here (a leading ``\\s*`` or a
+    digit run retried at every position: clause splitting, the date after a số hiệu, money and
+    percentages, the wanted document type, a title's opening type word)."""
+    results = probe(package_modules("knowledge"), python=sys.executable, cell_timeout=10.0)
+    patterns = {r.pattern for r in results}
+    assert {"knowledge.answering.extractors.figure.PERCENT",
+            "knowledge.answering.question._WANTED_TYPE"} <= patterns
+    assert slow(results, BUDGET_SECONDS) == []

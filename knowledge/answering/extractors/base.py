@@ -22,7 +22,8 @@ SHORT = 320
 #: Markdown heading mark, a news dateline ("(Baonghean.vn) -", "(GLO)-").
 _LEADING_DEBRIS = re.compile(r"^(?:#+\s*|\(?\d{1,2}[.)]\s+|[a-zđ][.)]\s+|[-+•*–]\s+"
                              r"|\([^()\n]{2,25}\)\s*[-–]\s*)")
-_CLAUSES = re.compile(r"\s*;\s*|,\s+(?=(?:với|nhằm|để|trong đó|đồng thời)\b)")
+# (?<!\s): a separator starts where its whitespace starts (linear on long runs of spaces)
+_CLAUSES = re.compile(r"(?<!\s)\s*;\s*|,\s+(?=(?:với|nhằm|để|trong đó|đồng thời)\b)")
 _OPENING_CONJUNCTION = re.compile(r"^(?:với|và|đồng thời|trong đó)\s+")
 
 

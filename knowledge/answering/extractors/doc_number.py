@@ -54,7 +54,7 @@ class DocNumberExtractor(Extractor):
 
 
 _MENTION_END = re.compile(r"[;.:]|,\s+(?=[" + UPPER + "])")
-_DATE_AFTER = re.compile(r"^\s*,?\s*(?:ngày\s+)?(?:\d{1,2}\s*[/.-]\s*\d{1,2}\s*[/.-]\s*\d{4}"
+_DATE_AFTER = re.compile(r"^\s*+,?\s*+(?:ngày\s++)?(?:\d{1,2}\s*[/.-]\s*\d{1,2}\s*[/.-]\s*\d{4}"
                          r"|\d{1,2}\s+tháng\s+\d{1,2}\s+năm\s+\d{4})", re.IGNORECASE)
 
 
