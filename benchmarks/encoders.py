@@ -222,7 +222,7 @@ def alqac_quality(names: Sequence[str], mixed: Sequence[tuple[str, str]]) -> lis
     """Dense and hybrid MRR@10 on ALQAC-22/23 train per backend, and mixed pairs."""
     from benchmarks.alqac import RECOMMENDED, Run, Setting, load_jsonl, prepare
     from knowledge.index.store import read_index
-    from knowledge.ingest.indexer import Indexer
+    from knowledge.ingest.indexer import index_text
     from knowledge.text.segment import TermAnalyzer, expand_abbreviations
 
     analyzer = TermAnalyzer()
@@ -233,7 +233,7 @@ def alqac_quality(names: Sequence[str], mixed: Sequence[tuple[str, str]]) -> lis
         # the index (BM25 terms; its own vectors are replaced below) built with the first backend
         cfg, info = prepare(year, 2000, "law", embedders[names[0]], analyzer)
         data = read_index(cfg.index_dir, expected_model=cfg.model)
-        texts = [Indexer._index_text(c, data.documents) for c in data.chunks]
+        texts = [index_text(c, data.documents[c.doc_id].document.meta.title) for c in data.chunks]
         qs = load_jsonl(ALQAC_DIR / f"alqac{year}_train.jsonl")
         run = Run(cfg, qs, embedders[names[0]], analyzer)
         qtexts = [expand_abbreviations(q["question"]) for q in qs]

@@ -234,12 +234,12 @@ class Indexer:
                 entry = old[doc.id]
                 old_title = entry.stored.document.meta.title
                 for chunk, chunk_terms, vec in entry.chunks:
-                    known_passages[_index_text(chunk, old_title)] = (chunk_terms, vec)
+                    known_passages[index_text(chunk, old_title)] = (chunk_terms, vec)
                 for *_, text, vec in entry.sentences:
                     known_sentences[text] = vec
         chunks = {doc.id: chunk_document(doc, self.config.chunking) for doc in docs}
         sentences = {doc.id: document_sentences(doc, chunks[doc.id]) for doc in docs}
-        passage_texts = {c.id: _index_text(c, titles[c.doc_id]) for cs in chunks.values()
+        passage_texts = {c.id: index_text(c, titles[c.doc_id]) for cs in chunks.values()
                          for c in cs}
         fresh_passages = list(dict.fromkeys(t for t in passage_texts.values()
                                             if t not in known_passages))
@@ -352,7 +352,7 @@ class _Entry:
     facts: DocumentFacts
 
 
-def _index_text(chunk: Chunk, title: str) -> str:
+def index_text(chunk: Chunk, title: str) -> str:
     """What is indexed for a chunk: its document's title as context, then its text."""
     if title and not chunk.text.startswith(title[:40]):
         return f"{title}\n{chunk.text}"

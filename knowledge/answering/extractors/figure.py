@@ -24,8 +24,9 @@ from knowledge.text.vietnamese import fold_diacritics
 # a number starts after a non-digit, and nothing is given back (linear on long digit runs)
 PERCENT = re.compile(r"(?<!\d)\d++(?:[.,]\d++)?\s*+%")
 FIGURE = re.compile(r"\d+(?:[.,]\d+)?\s*(?:%|phần trăm)|\b\d+\b")
-MONEY = re.compile(r"(?<![\d.,])\d[\d.,]*+\s*+(?:đồng|triệu|tỷ|nghìn|ngàn|USD)|\b(?:ngân sách|nguồn kinh phí|"
-                   r"kinh phí thường xuyên|nguồn vốn)\b", re.IGNORECASE)
+MONEY = re.compile(r"(?<![\d.,])\d[\d.,]*+\s*+(?:đồng|triệu|tỷ|nghìn|ngàn|USD)"
+                   r"|\b(?:ngân sách|nguồn kinh phí|kinh phí thường xuyên|nguồn vốn)\b",
+                   re.IGNORECASE)
 ORDINAL = re.compile(r"\b(?:thứ|hạng)\s+(?:\d+|nhất|nhì|hai|ba|tư|năm|sáu|bảy|tám|chín|mười)\b",
                      re.IGNORECASE)
 #: numbers as digits or words, folded ("năm" is also a year word: only before a noun counted)
