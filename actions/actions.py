@@ -112,8 +112,8 @@ class ActionAnswerQuestion(Action):
         )
         events: list[dict[str, Any]] = [SlotSet("last_question", question),
                                          SlotSet("last_answer_id", str(answer_id))]
-        if not answer.declined and answer.citations:
-            events.append(SlotSet("last_doc_id", answer.citations[0].doc_id))
+        if answer.subject_doc_id:  # "văn bản đó" in the next turn
+            events.append(SlotSet("last_doc_id", answer.subject_doc_id))
         return events
 
     @staticmethod

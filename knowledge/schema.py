@@ -207,6 +207,17 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     kind: AnswerKind = AnswerKind.PASSAGE
     confidence: float = 0.0
+    #: a decline that offers what the documents hold instead (another place's facts of the
+    #: year asked): its first citation is what "văn bản đó" refers to in the next turn
+    offers_facts: bool = False
+
+    @property
+    def subject_doc_id(self) -> str:
+        """The document the reply is about (for follow-ups), or "" (a plain decline's leads
+        are not a subject)."""
+        if self.citations and (not self.declined or self.offers_facts):
+            return self.citations[0].doc_id
+        return ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, AnswerKind):

@@ -158,7 +158,8 @@ class AggregateAnswerer:
             span = (at, at + len(quote)) if at >= 0 else None
             citations.setdefault(doc_id, Citation.from_document(doc, quote, span))
         return Answer("\n".join(lines), declined, tuple(citations.values()),
-                      kind=AnswerKind.AGGREGATE, confidence=0.0 if declined else 1.0)
+                      kind=AnswerKind.AGGREGATE, confidence=0.0 if declined else 1.0,
+                      offers_facts=declined and bool(citations))
 
     def _nothing_for(self, what: str, year: int, held: Iterable[int]) -> Answer:
         held = sorted(set(held))

@@ -282,3 +282,22 @@ def test_every_action_is_in_the_domain():
     assert names <= set(DOMAIN["actions"])
     assert {"knowledge_available", "last_answer_id", "quarter", "doc_type", "unit"} <= set(
         DOMAIN["slots"])
+
+
+async def test_another_places_facts_become_the_document_of_the_next_turn(seed_kb, question_log):
+    """2016 inspections are held only for Bạc Liêu: the reply declines for Quảng Bình and offers
+    Bạc Liêu's; "văn bản đó" in the next turn is the article those facts came from, not the 2018
+    decision of the turn before."""
+    action = ActionAnswerQuestion(seed_kb, question_log)
+    _, slots = await run(action, tracker(
+        "Năm 2018 tỉnh Quảng Bình kiểm tra công tác cải cách hành chính tại những đơn vị nào?"))
+    assert slots["last_doc_id"] == "000_bd7401f5dd8b7167.txt"
+    messages, slots2 = await run(action, tracker(
+        "Còn năm 2016 thì sao?", intent="follow_up",
+        entities=[{"entity": "year", "value": "2016"}], slots=slots))
+    assert "không nêu việc kiểm tra năm 2016 ở Quảng Bình" in messages[0]["text"]
+    assert "buttons" not in messages[0] or not messages[0]["buttons"]  # a decline: no rating
+    assert slots2["last_doc_id"] != "000_bd7401f5dd8b7167.txt"
+    messages, _ = await run(action, tracker(
+        "Văn bản đó do ai ban hành?", intent="ask_knowledge", slots={**slots, **slots2}))
+    assert "UBND tỉnh Bạc Liêu" in messages[0]["text"]
