@@ -2,7 +2,9 @@
 portal page with the widget, talking to the real Rasa server (Socket.IO, and REST when the socket
 is unavailable) and action server, and the officials' console on the same index and question log.
 
-Screenshots for the README are written to docs/screenshots/ (widget.png, console.png).
+Screenshots (widget.png, console.png) go to a temporary folder; with
+``CCHC_UPDATE_SCREENSHOTS=1`` they replace the README's docs/screenshots/ (a test never writes
+into the checkout otherwise).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -24,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS = (ROOT / "docs" / "screenshots" if os.environ.get("CCHC_UPDATE_SCREENSHOTS") == "1"
+               else Path(tempfile.gettempdir()) / f"cchc-screenshots-{os.getpid()}")
 EDITOR, EDITOR_PW = "bientap", "mat-khau-e2e-bien-tap"
 QUESTION_2018 = ("Năm 2018 tỉnh Quảng Bình kiểm tra công tác cải cách hành chính tại những đơn vị "
                  "nào?")
