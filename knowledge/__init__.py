@@ -40,7 +40,7 @@ from knowledge.schema import (
 if TYPE_CHECKING:  # pragma: no cover
     from knowledge.base import KnowledgeBase, SearchFilters
     from knowledge.config import KnowledgeConfig
-    from knowledge.ingest.indexer import IngestReport
+    from knowledge.ingest.indexer import ingest_paths  # noqa: F401
 
 __all__ = ["Answer", "AnswerKind", "Chunk", "Citation", "Document", "DocumentFeatures",
            "DocumentMeta", "Hit", "KnowledgeBase", "KnowledgeConfig", "SearchFilters", "ask",
@@ -48,7 +48,7 @@ __all__ = ["Answer", "AnswerKind", "Chunk", "Citation", "Document", "DocumentFea
 
 #: names served lazily: importing them loads numpy, the index code and the answer pipeline
 _LAZY = {"KnowledgeBase": "knowledge.base", "SearchFilters": "knowledge.base",
-         "KnowledgeConfig": "knowledge.config"}
+         "KnowledgeConfig": "knowledge.config", "ingest_paths": "knowledge.ingest.indexer"}
 _default: dict[str, KnowledgeBase] = {}
 _default_lock = threading.Lock()
 
@@ -63,17 +63,6 @@ def _config(index_dir: str | Path | None) -> KnowledgeConfig:
     from knowledge.config import KnowledgeConfig
 
     return KnowledgeConfig.from_env(**({"index_dir": Path(index_dir)} if index_dir else {}))
-
-
-def ingest_paths(paths: list[str | Path], index_dir: str | Path | None = None,
-                 sync: bool = False) -> IngestReport:
-    """Add or update the documents under ``paths`` (files or folders) in the index
-    (``index_dir``, else KB_INDEX); only new or changed documents are embedded; ``sync``
-    also removes indexed documents no longer under ``paths``. ``knowledge.ingest(…)`` is the
-    same call (the :mod:`knowledge.ingest` package is callable)."""
-    from knowledge.ingest.indexer import Indexer
-
-    return Indexer(_config(index_dir)).ingest([Path(p) for p in paths], sync=sync)
 
 
 def ask(question: str, index_dir: str | Path | None = None) -> Answer:

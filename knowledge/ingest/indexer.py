@@ -357,3 +357,13 @@ def index_text(chunk: Chunk, title: str) -> str:
     if title and not chunk.text.startswith(title[:40]):
         return f"{title}\n{chunk.text}"
     return chunk.text
+
+
+def ingest_paths(paths: list[str | Path], index_dir: str | Path | None = None,
+                 sync: bool = False) -> IngestReport:
+    """Add or update the documents under ``paths`` (files or folders) in the index
+    (``index_dir``, else KB_INDEX); only new or changed documents are embedded; ``sync`` also
+    removes indexed documents no longer under ``paths``. The public API's ``knowledge.ingest``
+    and ``knowledge.ingest_paths``."""
+    config = KnowledgeConfig.from_env(**({"index_dir": Path(index_dir)} if index_dir else {}))
+    return Indexer(config).ingest([Path(p) for p in paths], sync=sync)
