@@ -11,15 +11,18 @@ intent classifier's errors. This component adds, for the message text:
   hidden states of the model's word pieces inside that token's characters, so DIET's entity
   tagger sees contextual features too.
 
-At inference (one message per turn, on Rasa's event loop) the forward pass runs with
-``inference_threads`` BLAS threads (default 1: with matrices this small a second OpenBLAS
-thread mostly spins — 45 ms of CPU per short message on one thread, 50–110 ms on two, measured
-on the 2-core EPYC — and takes the core the action server needs), and the encodings of the last
+At inference (one message per turn, on Rasa's event loop) the forward pass runs on
+``inference_threads`` threads (default 1: with matrices this small a second thread mostly
+spins — numpy took 45 ms of CPU per short message on one thread, 50–110 ms on two, measured on
+the 2-core EPYC — and takes the core the action server needs), and the encodings of the last
 ``cache_size`` distinct texts are kept: greetings, thanks, button payloads and the questions
 citizens ask most are encoded once (docs/benchmarks.md, "Load"). Training data is encoded in
 batches with every thread and never cached.
 
-The model runs with numpy (:mod:`bot.nlu.sentence_encoder`): no torch in the Rasa venv. Its
+The model runs with ONNX Runtime on the fp32 graph set-up exports (``backend: auto``; about 14 ms
+of CPU per short message), or with numpy where that is missing (:mod:`bot.nlu.sentence_encoder`;
+the two give the same features, so a trained model runs with either): no torch in the Rasa
+venv. Its
 folder is ``var/models/multilingual-e5-small`` by default, built offline by
 ``scripts/setup.sh``; ``model`` takes another local sentence-transformers folder (BERT, RoBERTa
 or XLM-R encoder), or a hub name where a hub is reachable. The measured effect is in
@@ -49,7 +52,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.sentence_encoder import SentenceEncoder
+from bot.nlu.sentence_encoder import BACKENDS, SentenceEncoder
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +77,9 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             "prefix": "query: ",
             "max_length": 128,
             "batch_size": 32,
-            # BLAS threads of the forward pass when messages are parsed (0 = leave as is)
+            # forward pass: "auto" (ONNX Runtime when onnx/model.onnx is there), "onnx", "numpy"
+            "backend": "auto",
+            # threads of the forward pass when messages are parsed (0 = leave as is)
             "inference_threads": 1,
             # distinct message texts whose encodings are kept (0 = no cache)
             "cache_size": 2048,
@@ -87,7 +92,8 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     def __init__(self, config: dict[str, Any], execution_context: ExecutionContext) -> None:
         super().__init__(execution_context.node_name, config)
         # loaded here, not at import: the server pays it once at start (about 1 s)
-        self.encoder = SentenceEncoder.load(self._config["model"], self._config["max_length"])
+        self.encoder = SentenceEncoder.load(self._config["model"], self._config["max_length"],
+                                            self._config["backend"])
         self._cache = EncodingCache(int(self._config["cache_size"]))
         self._threads = BlasThreads(int(self._config["inference_threads"]))
 
@@ -103,6 +109,10 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         if not isinstance(config.get("model"), str) or not config["model"].strip():
             raise InvalidConfigException(
                 "SentenceEmbeddingFeaturizer needs `model`: a sentence-transformers folder")
+        if config.get("backend", "auto") not in BACKENDS:
+            raise InvalidConfigException(
+                f"SentenceEmbeddingFeaturizer: `backend` must be one of {', '.join(BACKENDS)}, "
+                f"not {config.get('backend')!r}")
         for key in ("inference_threads", "cache_size"):
             value = config.get(key, 0)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -127,7 +137,9 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         missing = list(dict.fromkeys(t for t in texts if found.get(t) is None))
         if missing:
             with self._threads.limit() if inference else nullcontext():
-                encoded = self.encoder.encode(missing, batch_size=self._config["batch_size"])
+                encoded = self.encoder.encode(
+                    missing, batch_size=self._config["batch_size"],
+                    threads=int(self._config["inference_threads"]) if inference else 0)
             for n, text in enumerate(missing):
                 item = (encoded.sentences[n], encoded.pieces[n], encoded.offsets[n])
                 found[text] = item

@@ -42,14 +42,46 @@ def message(tokenizer, text: str) -> Message:
     return msg
 
 
-def test_numpy_forward_pass_reproduces_sentence_transformers():
-    encoder = SentenceEncoder.load("var/models/multilingual-e5-small")
+@pytest.mark.parametrize("backend", ["numpy", "onnx"])
+def test_forward_pass_reproduces_sentence_transformers(backend):
+    encoder = SentenceEncoder.load("var/models/multilingual-e5-small", backend=backend)
+    assert encoder.backend == backend
     out = encoder.encode(REFERENCE["texts"], batch_size=3)  # two batches, padded
     cosine = (out.sentences * np.array(REFERENCE["vectors"])).sum(1)
     assert cosine.min() > 0.9999, cosine
     assert np.allclose(np.linalg.norm(out.sentences, axis=1), 1.0, atol=1e-5)
     for pieces, offsets in zip(out.pieces, out.offsets, strict=True):
         assert len(pieces) == len(offsets)
+
+
+def test_the_default_backend_is_onnx_runtime_where_set_up_exported_the_graph():
+    assert SentenceEncoder.load("var/models/multilingual-e5-small").backend == "onnx"
+    assert featurizer().encoder.backend == "onnx"
+
+
+def test_onnx_and_numpy_give_the_same_token_states():
+    """A model trained with one backend runs with the other: the features are the same."""
+    texts = ["query: chào bạn", "query: Năm 2018 Quảng Bình kiểm tra những đơn vị nào?",
+             "query: con nam 2016 thi sao"]
+    by_numpy = SentenceEncoder.load("var/models/multilingual-e5-small", backend="numpy")
+    by_onnx = SentenceEncoder.load("var/models/multilingual-e5-small", backend="onnx")
+    a, b = by_numpy.encode(texts, batch_size=2), by_onnx.encode(texts, batch_size=2, threads=1)
+    assert np.allclose(a.sentences, b.sentences, atol=1e-5)
+    for left, right in zip(a.pieces, b.pieces, strict=True):
+        assert left.shape == right.shape and np.allclose(left, right, atol=1e-4)
+    assert a.offsets == b.offsets
+
+
+def test_auto_falls_back_to_numpy_without_the_graph_and_onnx_says_what_is_missing(tmp_path):
+    source = ROOT / "var/models/multilingual-e5-small"
+    for item in source.iterdir():
+        if item.name != "onnx":
+            (tmp_path / item.name).symlink_to(item)
+    assert SentenceEncoder(tmp_path, backend="auto").backend == "numpy"
+    with pytest.raises(EncoderError, match="kb build-model"):
+        SentenceEncoder(tmp_path, backend="onnx")
+    with pytest.raises(EncoderError, match="backend"):
+        SentenceEncoder(tmp_path, backend="torch")
 
 
 def test_padding_does_not_change_a_vector():
@@ -148,7 +180,7 @@ def test_one_blas_thread_gives_the_same_features(tokenizer):
 
 
 @pytest.mark.parametrize("key, value", [("inference_threads", -1), ("cache_size", "big"),
-                                        ("cache_size", True)])
+                                        ("cache_size", True), ("backend", "torch")])
 def test_thread_and_cache_settings_are_validated(key, value):
     from rasa.shared.exceptions import InvalidConfigException
 
