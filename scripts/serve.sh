@@ -6,6 +6,8 @@
 #   HOST (127.0.0.1): interface of Rasa and the console; 0.0.0.0 only behind a firewall/proxy
 #   ACTION_SERVER_INTERFACE (127.0.0.1): interface of the action server
 #   KB_INDEX (var/index), RASA_TRACKER_DB (var/tracker.db), KB_QUESTION_LOG (var/questions.db)
+#   RASA_WORKERS (one per core, at most 4): Rasa's Sanic workers, each its own process and model
+#     (~1.9 GB); they share the tracker store and its conversation locks (bot/lock_store.py)
 #   ACTION_SERVER_TOKEN: the secret Rasa sends the action server; made once in
 #     $SECRETS_DIR/action-token (mode 0600, default var/secrets beside RUN_DIR) when unset
 #   KB_DOCUMENT_URL_BASE (http://$HOST:$CONSOLE_PORT): where the "Nguồn:" links of the answers
@@ -24,6 +26,15 @@ mkdir -p "$RUN_DIR" "$LOG_DIR"
 export KB_INDEX=${KB_INDEX:-$ROOT/var/index}
 export RASA_TRACKER_DB=${RASA_TRACKER_DB:-$ROOT/var/tracker.db}
 export KB_QUESTION_LOG=${KB_QUESTION_LOG:-$ROOT/var/questions.db}
+# Rasa parses every message on one event loop: one process uses one core at most. Its Sanic
+# workers (supervise.py gives Rasa SANIC_WORKERS=$RASA_WORKERS; Rasa allows them with the shared
+# lock store of bot/endpoints.yml) use the other cores.
+CORES=$(nproc 2>/dev/null || echo 1)
+export RASA_WORKERS=${RASA_WORKERS:-$(( CORES < 4 ? CORES : 4 ))}
+case "$RASA_WORKERS" in ''|*[!0-9]*|0) echo "error: RASA_WORKERS must be a whole number >= 1" >&2; exit 2 ;; esac
+# each worker writes rasa-worker-<pid>.json here once warmed up (bot/warm_up.py)
+case "$RUN_DIR" in /*) export RASA_WARM_UP_DIR=$RUN_DIR/rasa-warm-up ;;
+  *) export RASA_WARM_UP_DIR=$ROOT/$RUN_DIR/rasa-warm-up ;; esac
 # where Rasa finds the action server (bot/endpoints.yml)
 case "$ACTION_SERVER_INTERFACE" in
   0.0.0.0|::) export ACTION_SERVER_HOST=127.0.0.1 ;;
@@ -53,5 +64,5 @@ done
 if [ -n "${KB_DOCUMENT_URL_BASE:-}" ]; then
   echo "[run] Answers link their source documents to $KB_DOCUMENT_URL_BASE/van-ban/…"
 fi
-echo "[run] Starting the action server ($ACTION_SERVER_INTERFACE:$ACTION_PORT), Rasa ($HOST:$RASA_PORT, loading the model takes ~60-95 s)$([ "$CONSOLE_PORT" != off ] && echo " and the console ($HOST:$CONSOLE_PORT)"); logs in $LOG_DIR/"
+echo "[run] Starting the action server ($ACTION_SERVER_INTERFACE:$ACTION_PORT), Rasa ($HOST:$RASA_PORT, $RASA_WORKERS worker(s), loading the model takes ~60-95 s)$([ "$CONSOLE_PORT" != off ] && echo " and the console ($HOST:$CONSOLE_PORT)"); logs in $LOG_DIR/"
 exec .venv/kb/bin/python scripts/supervise.py "$MODEL"

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import os
+import shutil
 import signal
 import sys
 import time
@@ -221,6 +222,8 @@ class StackSettings:
     log_dir: Path = ROOT / "var" / "logs"
     credentials: str = "bot/credentials.yml"
     endpoints: str = "bot/endpoints.yml"
+    rasa_workers: int = 1
+    warm_up_dir: Path | None = None  # where each Rasa worker reports its warm-up (bot/warm_up.py)
     ready_timeout: float = 600.0
     stop_timeout: float = 20.0
     backoff: Backoff = field(default_factory=Backoff)
@@ -229,6 +232,8 @@ class StackSettings:
         for port in (self.rasa_port, self.action_port, self.console_port or 1):
             if not 1 <= port <= 65535:
                 raise ValueError(f"invalid port {port}")
+        if self.rasa_workers < 1:
+            raise ValueError(f"invalid number of Rasa workers {self.rasa_workers}")
         if not Path(self.model).is_file():
             raise ValueError(f"no Rasa model at {self.model}")
 
@@ -244,6 +249,8 @@ class StackSettings:
             action_interface=env.get("ACTION_SERVER_INTERFACE", "127.0.0.1"),
             run_dir=Path(env.get("RUN_DIR", ROOT / "var" / "run")),
             log_dir=Path(env.get("LOG_DIR", ROOT / "var" / "logs")),
+            rasa_workers=int(env.get("RASA_WORKERS", 1)),
+            warm_up_dir=Path(env["RASA_WARM_UP_DIR"]) if env.get("RASA_WARM_UP_DIR") else None,
             credentials=env.get("RASA_CREDENTIALS", "bot/credentials.yml"),
             endpoints=env.get("RASA_ENDPOINTS", "bot/endpoints.yml"),
             ready_timeout=float(env.get("READY_TIMEOUT", 600)),
@@ -271,7 +278,8 @@ def stack_programs(s: StackSettings) -> list[Program]:
                             "--port", str(s.action_port)), s.actions_url + "/health"),
         Program("rasa", (rasa, "run", "--model", s.model, "--endpoints", s.endpoints,
                          "--credentials", s.credentials, "--interface", s.host,
-                         "--port", str(s.rasa_port), "--cors", "*"), s.rasa_url + "/"),
+                         "--port", str(s.rasa_port), "--cors", "*"), s.rasa_url + "/",
+                env={"SANIC_WORKERS": str(s.rasa_workers)}),
     ]
     if s.console_port is not None:
         programs.append(Program(
@@ -315,6 +323,8 @@ async def run_stack(s: StackSettings) -> int:
     s.run_dir.mkdir(parents=True, exist_ok=True)
     (s.run_dir / "supervisor.pid").write_text(f"{os.getpid()}\n")
     status = 0
+    if s.warm_up_dir is not None:  # reports of an earlier run must not count
+        shutil.rmtree(s.warm_up_dir, ignore_errors=True)
     try:
         await sup.start_all()
         for p in sup.children.values():
@@ -351,10 +361,13 @@ async def run_stack(s: StackSettings) -> int:
 
 async def _wait_ready(s: StackSettings, sup: Supervisor) -> bool:
     """scripts/wait_ready.py: both servers answer, then one warm-up question."""
+    workers = []
+    if s.warm_up_dir is not None:
+        workers = ["--rasa-workers", str(s.rasa_workers), "--warm-up-dir", str(s.warm_up_dir)]
     proc = await asyncio.create_subprocess_exec(
         str(ROOT / ".venv/kb/bin/python"), str(ROOT / "scripts/wait_ready.py"), "--rasa",
-        s.rasa_url, "--actions", s.actions_url, "--timeout", str(s.ready_timeout), cwd=ROOT,
-        start_new_session=True, preexec_fn=_die_with_parent)  # Ctrl-C is ours to handle
+        s.rasa_url, "--actions", s.actions_url, "--timeout", str(s.ready_timeout), *workers,
+        cwd=ROOT, start_new_session=True, preexec_fn=_die_with_parent)  # Ctrl-C is ours
     try:
         return await proc.wait() == 0
     finally:

@@ -3,6 +3,10 @@ first citizen's question is as fast as the ones after it.
 
 - The action server: one ``action_answer_question`` call outside any conversation (the first
   question would otherwise pay for loading the embedding model, the index and underthesea).
+- Every Rasa worker (``--rasa-workers``, Sanic workers sharing one port) warms itself up once
+  its model is loaded and reports it in ``--warm-up-dir`` (bot/warm_up.py): an HTTP
+  conversation would reach only the worker that accepts it. This waits for one report per
+  worker, from a live process, and fails on a worker whose warm-up failed.
 - Rasa: a short conversation through its REST channel from a dedicated sender
   (``warm-up-…``): a greeting, help, who-are-you, a button payload and thanks — no knowledge
   question, so the question log the officials read gets no entry. The first message Rasa
@@ -20,11 +24,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bot.warm_up import MESSAGES  # noqa: E402  (stdlib only: no Rasa in this venv)
 
 WARMUP_QUESTION = "Kế hoạch kiểm tra công tác cải cách hành chính năm 2018"
 #: Rasa warm-up turns: different lengths and intents, none that asks the knowledge base.
-RASA_WARMUP_MESSAGES = ("Xin chào", "bạn có thể giúp gì cho tôi", "bạn là người hay máy",
-                        "/feedback_positive", "cảm ơn bạn nhiều")
+RASA_WARMUP_MESSAGES = MESSAGES  # the same short conversation each worker sends itself
 
 
 def _get(url: str) -> bool:
@@ -92,12 +99,64 @@ def warm_up_rasa(rasa_url: str, timeout: float = 300) -> list[float]:
     return seconds
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def warmed_workers(directory: Path) -> tuple[dict[int, dict], list[str]]:
+    """Warm-up reports of live Rasa workers in ``directory`` and the errors among them."""
+    reports, errors = {}, []
+    for path in sorted(directory.glob("rasa-worker-*.json")):
+        try:
+            report = json.loads(path.read_text("utf-8"))
+            pid = int(report["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if not _alive(pid):
+            continue
+        if report.get("error"):
+            errors.append(f"worker {pid}: {report['error']}")
+        reports[pid] = report
+    return reports, errors
+
+
+def wait_for_workers(directory: Path, workers: int, deadline: float) -> bool:
+    last = -1
+    while True:
+        reports, errors = warmed_workers(directory)
+        if errors:
+            print("[run] error: Rasa warm-up failed (" + "; ".join(errors) + ")",
+                  file=sys.stderr)
+            return False
+        if len(reports) != last:
+            last = len(reports)
+            for pid, report in sorted(reports.items()):
+                print(f"[run] Rasa worker {pid} warmed up in {report.get('seconds', 0):.1f} s "
+                      f"(first message {report.get('first_s', 0):.1f} s)", flush=True)
+        if len(reports) >= workers:
+            return True
+        if time.monotonic() > deadline:
+            print(f"[run] error: {len(reports)} of {workers} Rasa workers warmed up in time",
+                  file=sys.stderr)
+            return False
+        time.sleep(1)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rasa", required=True)
     parser.add_argument("--actions", required=True)
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--pids", nargs="*", type=int, default=[])
+    parser.add_argument("--rasa-workers", type=int, default=1)
+    parser.add_argument("--warm-up-dir", type=Path,
+                        help="where each Rasa worker reports its warm-up (bot/warm_up.py)")
     args = parser.parse_args()
     start = time.time()
     pending = {"action server": args.actions + "/health",
@@ -127,6 +186,9 @@ def main() -> int:
         print(f"[run] error: the action server warm-up failed: {exc}", file=sys.stderr)
         return 1
     print(f"[run] knowledge base loaded in {time.time() - t:.0f} s", flush=True)
+    if args.warm_up_dir is not None and not wait_for_workers(args.warm_up_dir,
+                                                             args.rasa_workers, deadline):
+        return 1
     try:
         seconds = _retry(lambda: warm_up_rasa(args.rasa, timeout=args.timeout), deadline,
                          "Rasa warm-up")

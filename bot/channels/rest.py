@@ -14,7 +14,9 @@ answers a JSON list of bot messages, as Rasa's channel does, except that:
 - ``input_channel`` is always ``rest``: a client can no longer choose what the question log
   records as the channel;
 - a turn that produced no bot message (action server down or slow) answers the apology;
-- request bodies are capped at ``MAX_REQUEST_BYTES`` (413 above it).
+- request bodies are capped at ``MAX_REQUEST_BYTES`` (413 above it);
+- under ``make run`` every Sanic worker warms itself up through this channel's handler before
+  the stack reports ready (:mod:`bot.warm_up`).
 
 ``?stream=true`` streams the same messages, one JSON object per line.
 
@@ -38,7 +40,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
-from bot import guard
+from bot import guard, warm_up
 from bot.channels import senders
 from bot.channels.limits import apply_server_limits
 from bot.channels.turn import run_turn
@@ -131,6 +133,7 @@ class GuardedRestInput(RestInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         rest_webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
         apply_server_limits(rest_webhook, self.limits)
+        warm_up.register(rest_webhook, on_new_message)  # each Sanic worker, before "ready"
 
         @rest_webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

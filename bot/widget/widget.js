@@ -396,9 +396,12 @@
         CONNECT_WAIT_MS);
       loadClient().then(function (io) {
         // session_id in the handshake query: a load balancer in front of several Rasa
-        // processes keeps every request of this connection on one of them (deploy/README.md)
-        socket = io(RASA_URL, { path: "/socket.io", transports: ["websocket", "polling"],
-          tryAllTransports: true, reconnectionDelayMax: 10000, timeout: CONNECT_WAIT_MS,
+        // processes keeps every request of this connection on one of them (deploy/README.md).
+        // WebSocket only: one connection stays with the Rasa worker that accepted it, whereas
+        // long-polling requests may each reach another worker (make run starts one per core);
+        // where a WebSocket cannot be opened the widget talks REST instead.
+        socket = io(RASA_URL, { path: "/socket.io", transports: ["websocket"],
+          reconnectionDelayMax: 10000, timeout: CONNECT_WAIT_MS,
           query: { session_id: state.sessionId } });
         socket.on("connect", function () {
           socket.emit("session_request", { session_id: state.sessionId });

@@ -149,6 +149,61 @@ def test_nothing_listens_on_a_wildcard_address(stack):
     assert all(a.startswith("127.0.0.1:") for a in addresses), addresses
 
 
+def _rasa_workers(stack) -> set[int]:
+    """The Sanic worker processes of Rasa: children of its main process."""
+    return {pid for pid in _descendants(stack.pid("rasa"))
+            if "rasa" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")}
+
+
+def test_rasa_runs_one_worker_per_core_each_warmed_up_before_ready(stack):
+    expected = min(os.cpu_count() or 1, 4)
+    workers = _rasa_workers(stack)
+    if expected == 1:
+        assert not workers  # one worker: Sanic serves in the main process
+        return
+    assert len(workers) == expected, workers
+    reports = {}
+    for path in (stack.state / "run" / "rasa-warm-up").glob("rasa-worker-*.json"):
+        report = json.loads(path.read_text())
+        reports[report["pid"]] = report
+    assert workers <= set(reports), (workers, reports)  # all warmed before the banner
+    assert not any("error" in reports[pid] for pid in workers), reports
+
+
+def test_two_messages_of_one_user_at_once_are_processed_in_turn(stack):
+    """The workers share the conversation locks (bot/lock_store.py): the second message waits
+    for the first turn whichever worker takes it, and the follow-up sees the question's
+    document. Several pairs, so that both workers take part."""
+    import sqlite3
+    import threading
+
+    question, follow_up = "Năm 2018 Quảng Bình kiểm tra đơn vị nào?", "Văn bản đó do ai ban hành?"
+    for n in range(3):
+        sender = f"supervision-order-{n}"
+        replies: dict[str, str] = {}
+
+        def send(message: str, sender: str = sender, replies: dict = replies) -> None:
+            replies[message] = stack.say(sender, message)
+
+        first = threading.Thread(target=send, args=(question,))
+        second = threading.Thread(target=send, args=(follow_up,))
+        first.start()
+        time.sleep(0.05)
+        second.start()
+        first.join(timeout=300)
+        second.join(timeout=300)
+        assert "1331/QĐ-UBND" in replies[question], replies
+        assert "UBND tỉnh Quảng Bình" in replies[follow_up], replies
+        with sqlite3.connect(stack.state / "tracker.db") as db:
+            kinds = [row[0] for row in db.execute(
+                "SELECT type_name FROM events WHERE sender_id = ? ORDER BY id",
+                (f"rest:{sender}",))]
+        users = [i for i, kind in enumerate(kinds) if kind == "user"]
+        assert len(users) == 2, kinds
+        assert any(kind == "bot" for kind in kinds[users[0]:users[1]]), \
+            f"the two turns overlapped: {kinds}"
+
+
 def test_the_action_server_obeys_only_rasa(stack):
     secret = stack.state / "secrets" / "action-token"
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600 and len(stack.token) == 64
@@ -189,6 +244,7 @@ def test_a_killed_action_server_is_back_within_seconds(stack):
 
 def test_a_killed_rasa_is_restarted(stack):
     before = {name: stack.pid(name) for name in ("actions", "rasa", "console")}
+    workers_before = _rasa_workers(stack)
     os.kill(before["rasa"], signal.SIGKILL)
     rasa = f"http://127.0.0.1:{stack.ports['rasa']}/"
     took = _wait(lambda: stack.pid("rasa") != before["rasa"] and _ok(rasa), 400,
@@ -198,6 +254,7 @@ def test_a_killed_rasa_is_restarted(stack):
     assert stack.pid("actions") == before["actions"] and _alive(before["actions"])
     assert stack.pid("console") == before["console"] and _alive(before["console"])
     assert f"rasa (pid {before['rasa']}) was killed by SIGKILL" in stack.supervisor_log()
+    assert not any(_alive(pid) for pid in workers_before), "a Sanic worker outlived its Rasa"
     print(f"Rasa answering again {took:.1f} s after kill -9")
 
 

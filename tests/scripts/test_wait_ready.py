@@ -87,3 +87,47 @@ def test_main_warms_both_servers_with_one_rasa_conversation(server, monkeypatch)
     assert len({b["sender"] for b in rest}) == 1 and rest[0]["sender"].startswith("warm-up-")
     # the action server is warmed first, outside any conversation
     assert Fake.posts[0][0] == "/webhook"
+
+
+def _report(directory: Path, pid: int, **fields) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"rasa-worker-{pid}.json").write_text(json.dumps({"pid": pid, **fields}))
+
+
+def test_ready_only_once_every_rasa_worker_reported_its_warm_up(tmp_path, monkeypatch, capsys):
+    import os
+    import subprocess
+
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        _report(tmp_path, os.getpid(), seconds=2.5, first_s=1.9)
+        _report(tmp_path, 2**22 + 17, seconds=1.0, first_s=0.5)  # a dead worker of a past run
+        (tmp_path / "rasa-worker-9.json").write_text("{half a fi")  # being written
+        reports, errors = wait_ready.warmed_workers(tmp_path)
+        assert set(reports) == {os.getpid()} and not errors
+        sleeps = []
+
+        def sleep(seconds):  # the second worker reports while wait_for_workers waits
+            sleeps.append(seconds)
+            _report(tmp_path, live.pid, seconds=3.0, first_s=2.0)
+
+        monkeypatch.setattr(wait_ready.time, "sleep", sleep)
+        assert wait_ready.wait_for_workers(tmp_path, 2, wait_ready.time.monotonic() + 30)
+        assert len(sleeps) == 1
+        out = capsys.readouterr().out
+        assert f"Rasa worker {live.pid} warmed up in 3.0 s" in out
+    finally:
+        live.kill()
+        live.wait()
+
+
+def test_a_failed_worker_warm_up_or_a_missing_worker_fails_start_up(tmp_path, monkeypatch, capsys):
+    import os
+
+    monkeypatch.setattr(wait_ready.time, "sleep", lambda s: None)
+    _report(tmp_path, os.getpid(), seconds=1.0, first_s=1.0)
+    assert not wait_ready.wait_for_workers(tmp_path, 2, wait_ready.time.monotonic() - 1)
+    assert "1 of 2 Rasa workers warmed up in time" in capsys.readouterr().err
+    _report(tmp_path, os.getpid(), error="RuntimeError: no reply to 'Xin chào'")
+    assert not wait_ready.wait_for_workers(tmp_path, 1, wait_ready.time.monotonic() + 30)
+    assert "no reply to 'Xin chào'" in capsys.readouterr().err
