@@ -151,8 +151,15 @@ def test_nothing_listens_on_a_wildcard_address(stack):
 
 def _rasa_workers(stack) -> set[int]:
     """The Sanic worker processes of Rasa: children of its main process."""
-    return {pid for pid in _descendants(stack.pid("rasa"))
-            if "rasa" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")}
+    workers = set()
+    for pid in _descendants(stack.pid("rasa")):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"run" in argv and b"--model" in argv:  # forked: the same command line
+            workers.add(pid)
+    return workers
 
 
 def test_rasa_runs_one_worker_per_core_each_warmed_up_before_ready(stack):
