@@ -12,7 +12,6 @@ action server reads; it picks up the new version on its next question.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
 import os
 import re
@@ -32,7 +31,13 @@ from typing import TypeVar
 from console.config import ConsoleConfig
 from console.sandbox import Failure, IsolatedExtractor, SandboxError
 from knowledge.config import KnowledgeConfig
-from knowledge.index.store import IndexData, IndexError_, current_version, read_index
+from knowledge.index.store import (
+    IndexData,
+    IndexError_,
+    current_version,
+    ingest_lock,
+    read_index,
+)
 from knowledge.ingest.indexer import Indexer, IngestReport
 from knowledge.ingest.loaders import Limit, LimitExceeded, LoadError, extract_file, split_header
 from knowledge.retrieval.dense import Embedder
@@ -250,16 +255,11 @@ class DocumentLibrary:
     @contextmanager
     def _changing(self) -> Iterator[None]:
         """One change at a time: across the threads of this process and across console
-        workers (an exclusive ``flock`` on ``<index>/.ingest.lock``), so that two uploads never
-        publish index versions built from the same old one."""
-        with self._lock:
-            self.config.index_dir.mkdir(parents=True, exist_ok=True)
-            with open(self.config.index_dir / ".ingest.lock", "a+b") as handle:
-                fcntl.flock(handle, fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    fcntl.flock(handle, fcntl.LOCK_UN)
+        workers and ``kb ingest`` runs (the index's writer lock,
+        :func:`knowledge.index.store.ingest_lock`), so that two changes never publish index
+        versions built from the same old one."""
+        with self._lock, ingest_lock(self.config.index_dir):
+            yield
 
     def _get_indexer(self) -> Indexer:
         if self._indexer is None:

@@ -23,19 +23,27 @@ never embedded at question time).
 A version is written completely in a temporary folder, fsynced, renamed into ``versions/``,
 and only then named in ``CURRENT`` via ``os.replace``: a crash at any point leaves the previous
 version serving. Readers notice a new ``CURRENT`` and reload.
+
+Writers take :func:`ingest_lock` (an exclusive ``flock`` on ``INDEX/.ingest.lock``) from reading
+the live version until the new one is published: ``kb ingest`` and the console's uploads, in
+any number of processes, never build two versions from the same old one (the second would drop
+the first's documents).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import shutil
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -251,6 +259,55 @@ def model_identity(model: str) -> str:
     """How a model is named in the manifest: a folder by its name, a hub model by its id."""
     path = Path(model).expanduser()
     return path.name if path.exists() else model
+
+
+LOCK_FILE = ".ingest.lock"
+
+
+@dataclass
+class _HeldLock:
+    """This process's hold on one index's writer lock (reentrant for the holding thread)."""
+
+    mutex: threading.RLock = field(default_factory=threading.RLock)
+    depth: int = 0
+    handle: object = None
+
+
+_writer_locks: dict[str, _HeldLock] = {}
+_writer_locks_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def ingest_lock(index_dir: Path, waiting: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the index's writer lock: other threads of this process and other processes wait;
+    the holding thread may enter again. ``waiting`` is called once if another writer holds it."""
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    path = str((index_dir / LOCK_FILE).resolve())
+    with _writer_locks_guard:
+        held = _writer_locks.setdefault(path, _HeldLock())
+    with held.mutex:
+        if held.depth == 0:
+            handle = open(path, "a+b")  # noqa: SIM115 - closed when the last hold ends
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if waiting is not None:
+                    waiting()
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            except BaseException:
+                handle.close()
+                raise
+            held.handle = handle
+        held.depth += 1
+        try:
+            yield
+        finally:
+            held.depth -= 1
+            if held.depth == 0:
+                fcntl.flock(held.handle, fcntl.LOCK_UN)
+                held.handle.close()
+                held.handle = None
 
 
 def current_version(index_dir: Path) -> str | None:

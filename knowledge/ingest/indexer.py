@@ -27,6 +27,7 @@ from knowledge.index.store import (
     IndexNotFound,
     SentenceRecord,
     StoredDocument,
+    ingest_lock,
     read_index,
     text_hash,
     write_index,
@@ -111,6 +112,17 @@ class Indexer:
             rebuild: ignore the existing index (e.g. after changing the embedding model).
             remove: document ids to delete.
         """
+        def waiting() -> None:
+            logger.warning("another ingest is writing %s; waiting for it to finish",
+                           self.config.index_dir)
+            if progress:
+                progress("waiting for another ingest into this index to finish")
+
+        with ingest_lock(self.config.index_dir, waiting):
+            return self._ingest(paths, sync, rebuild, remove, progress)
+
+    def _ingest(self, paths: list[Path], sync: bool, rebuild: bool, remove: list[str] | None,
+                progress: Callable[[str], None] | None) -> IngestReport:
         report = IngestReport()
         loaded = load_paths([Path(p) for p in paths]) if paths else None
         if loaded is not None:
