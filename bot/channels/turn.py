@@ -7,11 +7,11 @@ handing a ``UserMessage`` straight to Rasa:
    with its polite reply and never reaches NLU;
 2. the sender id is namespaced per channel (:mod:`bot.channels.senders`) and the input channel is
    the channel's own name, never something a client sent;
-3. when Rasa finishes the turn without a single bot message (the action server is down, timed
-   out — see :mod:`bot.action_timeout` — or failed; or Rasa raised), the user gets
-   :data:`bot.guard.NO_REPLY_APOLOGY`. A failed custom action shows up exactly so in Rasa 3.6:
-   ``MessageProcessor._run_action`` logs the exception, drops the action's events and the
-   conversation goes on, so the next message is handled normally once the server is back.
+3. when Rasa finishes the turn without a single bot message (Rasa raised, or a turn ended
+   silently), the user gets :data:`bot.guard.NO_REPLY_APOLOGY`. A custom action that fails
+   (the action server down, timed out or erring) says the same apology itself and hands the
+   turn back to the user (:mod:`bot.action_timeout`), so the next message is handled normally
+   once the server is back; this is the safety net behind it.
 """
 
 from __future__ import annotations

@@ -86,3 +86,20 @@ def test_cache_keys(tmp_path):
     assert al.code_version(root) == version
     (root / "knowledge" / "base.py").write_text("x = 2\n")
     assert al.code_version(root) != version
+
+
+def test_the_index_is_built_in_published_batches_and_a_finished_build_is_reused(tmp_path):
+    from knowledge.index.store import read_index
+
+    files = sorted(FIXTURE_DOCS.iterdir())
+    assert len(files) >= 2
+    pipeline = al.Pipeline("new", PROJECT_ROOT, tmp_path / "index", version="test")
+    al.ensure_index(pipeline, files, limit=len(files), corpus_key="k", batch=1)
+    assert sorted(read_index(pipeline.index).documents) == sorted(p.name for p in files)
+    log = (tmp_path / "index.log").read_text()
+    for n in range(1, len(files) + 1):  # one kb ingest (one published version) per batch
+        assert f"documents {n}-{n} of {len(files)}" in log
+    assert pipeline.build_s is not None
+    again = al.Pipeline("new", PROJECT_ROOT, tmp_path / "index", version="test")
+    al.ensure_index(again, files, limit=len(files), corpus_key="k", batch=1)
+    assert again.build_s is None  # the stamp matched: nothing rebuilt

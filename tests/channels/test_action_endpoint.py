@@ -159,11 +159,45 @@ async def test_a_slow_action_server_is_given_up_after_the_timeout(action_server,
     assert action_timeout.install_from_app(app) == 1.5
     assert action_timeout.current_seconds() == 1.5
     started = time.monotonic()
-    with pytest.raises(asyncio.TimeoutError):
-        await run_action(endpoints)
+    events = await run_action(endpoints)
     elapsed = time.monotonic() - started
     assert 1.4 <= elapsed < 2.5, elapsed  # not Rasa's 300 s
     assert len(server.calls) == 1
+    assert events == action_timeout.failure_events()  # the apology, then listen
+
+
+async def test_an_unreachable_action_server_ends_the_turn_listening(endpoint_env,
+                                                                    restore_timeout):
+    """Without the hand back, Rasa predicted the fallback action again and again until its
+    circuit breaker stopped the turn, and that conversation stayed stuck."""
+    from rasa.shared.core.constants import ACTION_LISTEN_NAME
+    from rasa.shared.core.events import FollowupAction
+
+    from tests.support.services import free_port
+
+    endpoint_env(free_port())  # nothing listens there
+    endpoints = AvailableEndpoints.read_endpoints(str(ENDPOINTS))
+    action_timeout.apply(1.5)
+    events = await run_action(endpoints, "action_greet")
+    assert [e.text for e in events if isinstance(e, BotUttered)] == [
+        action_timeout.guard.NO_REPLY_APOLOGY]
+    assert FollowupAction(ACTION_LISTEN_NAME) in events
+    action_timeout.restore()
+    with pytest.raises(RasaException):  # what Rasa alone does
+        await run_action(endpoints, "action_greet")
+
+
+async def test_a_rejected_action_still_goes_to_rasa(endpoint_env, restore_timeout, monkeypatch):
+    from rasa.core.actions.action import ActionExecutionRejection
+
+    async def reject(*args, **kwargs):
+        raise ActionExecutionRejection("action_answer_question", "form validation")
+
+    monkeypatch.setattr(action_timeout, "RASA_REMOTE_RUN", reject)
+    endpoint_env(5055)
+    action_timeout.apply(1.5)
+    with pytest.raises(ActionExecutionRejection):
+        await run_action(AvailableEndpoints.read_endpoints(str(ENDPOINTS)))
 
 
 async def test_a_fast_action_server_is_unaffected(action_server, endpoint_env, restore_timeout):

@@ -236,11 +236,18 @@ def test_the_action_server_obeys_only_rasa(stack):
 def test_a_killed_action_server_is_back_within_seconds(stack):
     before = {name: stack.pid(name) for name in ("actions", "rasa", "console")}
     os.kill(before["actions"], signal.SIGKILL)
+    # a conversation that starts during the outage: its greeting action fails
+    during = stack.say("supervision-new-in-outage", "Xin chào")
+    assert "Xin lỗi" in during, during  # the apology, once, at once
     health = f"http://127.0.0.1:{stack.ports['actions']}/health"
     took = _wait(lambda: stack.pid("actions") != before["actions"] and _ok(health), 120,
                  "action server back")
     reply = stack.say("supervision-actions", QUESTION)
     assert "20%" in reply and "Nguồn:" in reply, reply
+    # that conversation goes on (it used to stay stuck behind Rasa's circuit breaker)
+    for message, expected in ((QUESTION, "20%"), ("cảm ơn bạn nhiều", "")):
+        reply = stack.say("supervision-new-in-outage", message)
+        assert "Xin lỗi, hệ thống" not in reply and expected in reply, reply
     assert stack.pid("rasa") == before["rasa"] and stack.pid("console") == before["console"]
     assert _alive(before["rasa"]) and _alive(before["console"])
     log = stack.supervisor_log()
