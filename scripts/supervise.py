@@ -138,7 +138,7 @@ class Supervisor:
         finally:
             log.close()
         child.started = time.monotonic()
-        (self.run_dir / f"{program.name}.pid").write_text(f"{child.proc.pid}\n")
+        write_pid_file(self.run_dir / f"{program.name}.pid", child.proc.pid)
         child.watcher = asyncio.create_task(self._watch(child))
 
     async def _watch(self, child: _Child) -> None:
@@ -197,6 +197,13 @@ class Supervisor:
             if child.watcher is not None:
                 child.watcher.cancel()
             (self.run_dir / f"{child.program.name}.pid").unlink(missing_ok=True)
+
+
+def write_pid_file(path: Path, pid: int) -> None:
+    """Write ``path`` whole or not at all: a reader (make stop, a test) never sees it empty."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(f"{pid}\n")
+    os.replace(partial, path)
 
 
 def _kill_group(pgid: int, sig: int) -> None:
@@ -321,7 +328,7 @@ async def run_stack(s: StackSettings) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(sig, stop_requested.set)
     s.run_dir.mkdir(parents=True, exist_ok=True)
-    (s.run_dir / "supervisor.pid").write_text(f"{os.getpid()}\n")
+    write_pid_file(s.run_dir / "supervisor.pid", os.getpid())
     status = 0
     if s.warm_up_dir is not None:  # reports of an earlier run must not count
         shutil.rmtree(s.warm_up_dir, ignore_errors=True)

@@ -69,6 +69,7 @@ class Stack:
             self.proc = None
 
     def pid(self, name: str) -> int:
+        # written atomically by supervise.py (write_pid_file): never empty
         return int((self.state / "run" / f"{name}.pid").read_text())
 
     @property
